@@ -1,0 +1,254 @@
+#include "core/gan.h"
+#include "core/loss.h"
+#include "core/rng.h"
+#include "core/status.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mtg_gan {
+    struct mtg_gan_cfg cfg;
+    enum mtg_gan_role role;
+    int data_dim;
+    struct mtg_mlp *g;
+    struct mtg_mlp *d;
+    struct mtg_adam *g_opt;
+    struct mtg_adam *d_opt;
+    struct mtg_rng rng;
+    uint64_t steps;
+    int g_rows;      /* rows of the last g_forward */
+    float *z;        /* [g_max_batch, latent] */
+    float *xcat;     /* [2 batch, data_dim]: real rows then fake rows */
+    float *dlogits;  /* [2 batch] */
+    float *dfake;    /* [g_max_batch, data_dim]: feedback, or its scaled copy */
+};
+
+void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->g = (struct mtg_mlp_spec){
+        .in_dim = 32,
+        .n_layers = 3,
+        .width = {128, 256, data_dim},
+        .act = {MTG_ACT_RELU, MTG_ACT_RELU, MTG_ACT_SIGMOID},
+        .leaky_slope = 0.2f,
+    };
+    cfg->d = (struct mtg_mlp_spec){
+        .in_dim = data_dim,
+        .n_layers = 3,
+        .width = {256, 128, 1},
+        .act = {MTG_ACT_LEAKY_RELU, MTG_ACT_LEAKY_RELU, MTG_ACT_NONE},
+        .leaky_slope = 0.2f,
+    };
+    mtg_adam_cfg_default(&cfg->g_opt);
+    mtg_adam_cfg_default(&cfg->d_opt);
+    cfg->batch = 64;
+    cfg->g_max_batch = 64;
+}
+
+void mtg_gan_cfg_scale_width(struct mtg_gan_cfg *cfg, int mult)
+{
+    for (int i = 0; i + 1 < cfg->g.n_layers; i++)
+        cfg->g.width[i] *= mult;
+    for (int i = 0; i + 1 < cfg->d.n_layers; i++)
+        cfg->d.width[i] *= mult;
+}
+
+int mtg_gan_cfg_validate(const struct mtg_gan_cfg *cfg, struct mtg_err *err)
+{
+    if (mtg_mlp_spec_validate(&cfg->g, err) != MTG_OK)
+        return mtg_err_wrap(err, "generator");
+    if (mtg_mlp_spec_validate(&cfg->d, err) != MTG_OK)
+        return mtg_err_wrap(err, "discriminator");
+    int out = cfg->g.width[cfg->g.n_layers - 1];
+    if (cfg->d.in_dim != out)
+        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator input %d != generator output %d",
+                           cfg->d.in_dim, out);
+    if (cfg->d.width[cfg->d.n_layers - 1] != 1)
+        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator must end in 1 logit, not %d",
+                           cfg->d.width[cfg->d.n_layers - 1]);
+    if (cfg->batch < 1 || cfg->batch > 65536)
+        return mtg_err_set(err, MTG_EINVAL, "gan: batch %d outside [1, 65536]", cfg->batch);
+    if (cfg->g_max_batch != 0 && cfg->g_max_batch < cfg->batch)
+        return mtg_err_set(err, MTG_EINVAL, "gan: g_max_batch %d < batch %d", cfg->g_max_batch,
+                           cfg->batch);
+    if (mtg_adam_cfg_validate(&cfg->g_opt, err) != MTG_OK)
+        return mtg_err_wrap(err, "generator optimiser");
+    if (mtg_adam_cfg_validate(&cfg->d_opt, err) != MTG_OK)
+        return mtg_err_wrap(err, "discriminator optimiser");
+    return MTG_OK;
+}
+
+struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role role, uint64_t seed,
+                            struct mtg_err *err)
+{
+    if (mtg_gan_cfg_validate(cfg, err) != MTG_OK)
+        return NULL;
+    struct mtg_gan *gan = calloc(1, sizeof *gan);
+    if (!gan) {
+        mtg_err_set(err, MTG_ENOMEM, "gan: out of memory");
+        return NULL;
+    }
+    gan->cfg = *cfg;
+    if (gan->cfg.g_max_batch == 0)
+        gan->cfg.g_max_batch = cfg->batch;
+    gan->role = role;
+    gan->data_dim = cfg->d.in_dim;
+    mtg_rng_seed(&gan->rng, seed);
+    /* Separate streams for G and D, so a role-G server and role-D edges
+     * start from exactly the weights a role-FULL gan would have. */
+    struct mtg_rng g_init, d_init;
+    mtg_rng_fork(&gan->rng, 1, &g_init);
+    mtg_rng_fork(&gan->rng, 2, &d_init);
+    const int gmax = gan->cfg.g_max_batch, b = cfg->batch, dim = gan->data_dim;
+    if (role != MTG_GAN_D) {
+        gan->g = mtg_mlp_new(&cfg->g, gmax, err);
+        gan->g_opt = gan->g ? mtg_adam_new(mtg_mlp_param_count(gan->g), &cfg->g_opt, err) : NULL;
+        if (!gan->g_opt)
+            goto fail;
+        mtg_mlp_init_params(gan->g, &g_init);
+        gan->z = calloc((size_t)gmax * cfg->g.in_dim, sizeof(float));
+    }
+    if (role != MTG_GAN_G) {
+        gan->d = mtg_mlp_new(&cfg->d, 2 * b, err);
+        gan->d_opt = gan->d ? mtg_adam_new(mtg_mlp_param_count(gan->d), &cfg->d_opt, err) : NULL;
+        if (!gan->d_opt)
+            goto fail;
+        mtg_mlp_init_params(gan->d, &d_init);
+        gan->xcat = calloc((size_t)2 * b * dim, sizeof(float));
+        gan->dlogits = calloc((size_t)2 * b, sizeof(float));
+    }
+    gan->dfake = calloc((size_t)(gmax > b ? gmax : b) * dim, sizeof(float));
+    if ((role != MTG_GAN_D && !gan->z) || (role != MTG_GAN_G && (!gan->xcat || !gan->dlogits)) ||
+        !gan->dfake) {
+        mtg_err_set(err, MTG_ENOMEM, "gan: out of memory for workspaces");
+        goto fail;
+    }
+    return gan;
+fail:
+    mtg_gan_free(gan);
+    return NULL;
+}
+
+void mtg_gan_free(struct mtg_gan *gan)
+{
+    if (!gan)
+        return;
+    mtg_mlp_free(gan->g);
+    mtg_mlp_free(gan->d);
+    mtg_adam_free(gan->g_opt);
+    mtg_adam_free(gan->d_opt);
+    free(gan->z);
+    free(gan->xcat);
+    free(gan->dlogits);
+    free(gan->dfake);
+    free(gan);
+}
+
+const float *mtg_gan_g_forward(struct mtg_gan *gan, int n)
+{
+    assert(gan->g && n >= 1 && n <= gan->cfg.g_max_batch);
+    mtg_rng_fill_normal(&gan->rng, gan->z, (size_t)n * gan->cfg.g.in_dim, 0.0f, 1.0f);
+    gan->g_rows = n;
+    return mtg_mlp_forward(gan->g, gan->z, n);
+}
+
+void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fake, float *dfake,
+                        struct mtg_gan_stats *stats)
+{
+    assert(gan->d);
+    const int b = gan->cfg.batch, dim = gan->data_dim;
+    const size_t half = (size_t)b * dim;
+    /* One sgemm over [real; fake] is cheaper than two half-size passes. */
+    memcpy(gan->xcat, real, half * sizeof(float));
+    memcpy(gan->xcat + half, fake, half * sizeof(float));
+    const float *logits = mtg_mlp_forward(gan->d, gan->xcat, 2 * b);
+    float d_real = 0.0f, d_fake = 0.0f;
+    for (int i = 0; i < b; i++) {
+        d_real += mtg_sigmoid(logits[i]);
+        d_fake += mtg_sigmoid(logits[b + i]);
+    }
+    float loss = mtg_loss_bce_logits(logits, b, 1.0f, gan->dlogits, 1.0f) +
+                 mtg_loss_bce_logits(logits + b, b, 0.0f, gan->dlogits + b, 1.0f);
+    mtg_mlp_zero_grad(gan->d);
+    mtg_mlp_backward(gan->d, gan->dlogits, 2 * b, MTG_MLP_PARAM_GRAD);
+    mtg_adam_step(gan->d_opt, mtg_mlp_params(gan->d), mtg_mlp_grads(gan->d));
+
+    /* Non-saturating generator loss through the updated D; only dL/dx is needed. */
+    logits = mtg_mlp_forward(gan->d, fake, b);
+    float g_loss = mtg_loss_bce_logits(logits, b, 1.0f, gan->dlogits, 1.0f);
+    const float *dx = mtg_mlp_backward(gan->d, gan->dlogits, b, MTG_MLP_INPUT_GRAD);
+    memcpy(dfake, dx, half * sizeof(float));
+    if (gan->role == MTG_GAN_D)
+        gan->steps++;
+    if (stats) {
+        stats->d_loss = loss;
+        stats->g_loss = g_loss;
+        stats->d_real = d_real / (float)b;
+        stats->d_fake = d_fake / (float)b;
+    }
+}
+
+void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale)
+{
+    assert(gan->g && n == gan->g_rows);
+    const float *dy = dfake;
+    if (scale != 1.0f) {
+        size_t len = (size_t)n * gan->data_dim;
+        for (size_t i = 0; i < len; i++)
+            gan->dfake[i] = dfake[i] * scale;
+        dy = gan->dfake;
+    }
+    mtg_mlp_zero_grad(gan->g);
+    mtg_mlp_backward(gan->g, dy, n, MTG_MLP_PARAM_GRAD);
+    mtg_adam_step(gan->g_opt, mtg_mlp_params(gan->g), mtg_mlp_grads(gan->g));
+    gan->steps++;
+}
+
+void mtg_gan_step(struct mtg_gan *gan, const float *real, struct mtg_gan_stats *stats)
+{
+    assert(gan->role == MTG_GAN_FULL);
+    const int b = gan->cfg.batch;
+    const float *fake = mtg_gan_g_forward(gan, b);
+    mtg_gan_d_feedback(gan, real, fake, gan->dfake, stats);
+    mtg_gan_g_apply(gan, gan->dfake, b, 1.0f);
+}
+
+void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed)
+{
+    assert(gan->g);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, seed);
+    const int gmax = gan->cfg.g_max_batch, zd = gan->cfg.g.in_dim, dim = gan->data_dim;
+    for (int r = 0; r < n; r += gmax) {
+        int k = n - r < gmax ? n - r : gmax;
+        mtg_rng_fill_normal(&rng, gan->z, (size_t)k * zd, 0.0f, 1.0f);
+        const float *y = mtg_mlp_forward(gan->g, gan->z, k);
+        memcpy(out + (size_t)r * dim, y, (size_t)k * dim * sizeof(float));
+    }
+    gan->g_rows = 0; /* the activations no longer match a pending g_apply */
+}
+
+const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan) { return &gan->cfg; }
+enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan) { return gan->role; }
+struct mtg_mlp *mtg_gan_generator(struct mtg_gan *gan) { return gan->g; }
+struct mtg_mlp *mtg_gan_discriminator(struct mtg_gan *gan) { return gan->d; }
+struct mtg_adam *mtg_gan_g_opt(struct mtg_gan *gan) { return gan->g_opt; }
+struct mtg_adam *mtg_gan_d_opt(struct mtg_gan *gan) { return gan->d_opt; }
+int mtg_gan_data_dim(const struct mtg_gan *gan) { return gan->data_dim; }
+uint64_t mtg_gan_steps(const struct mtg_gan *gan) { return gan->steps; }
+
+size_t mtg_gan_bytes(const struct mtg_gan *gan)
+{
+    size_t n = sizeof *gan;
+    const int gmax = gan->cfg.g_max_batch, b = gan->cfg.batch, dim = gan->data_dim;
+    if (gan->g)
+        n += mtg_mlp_bytes(gan->g) + 2 * mtg_mlp_param_count(gan->g) * sizeof(float) +
+             (size_t)gmax * gan->cfg.g.in_dim * sizeof(float);
+    if (gan->d)
+        n += mtg_mlp_bytes(gan->d) + 2 * mtg_mlp_param_count(gan->d) * sizeof(float) +
+             (size_t)(2 * b * dim + 2 * b) * sizeof(float);
+    n += (size_t)(gmax > b ? gmax : b) * dim * sizeof(float);
+    return n;
+}

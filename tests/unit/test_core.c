@@ -1,0 +1,204 @@
+/* Losses (with gradient checks), Adam, rng and arena. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/gan.h"
+#include "core/loss.h"
+#include "core/optim.h"
+#include "core/rng.h"
+#include "core/status.h"
+
+Test(loss, bce_is_stable_and_correct)
+{
+    float x[] = {0.0f, 100.0f, -100.0f, 2.0f};
+    float g[4];
+    float l = mtg_loss_bce_logits(x, 4, 1.0f, g, 1.0f);
+    double want = (log(2.0) + 0.0 + 100.0 + log1p(exp(-2.0))) / 4.0;
+    cr_assert(isfinite(l));
+    cr_assert_float_eq(l, (float)want, 1e-4);
+    cr_assert_float_eq(g[0], (0.5f - 1.0f) / 4, 1e-6);
+    cr_assert_float_eq(g[2], (0.0f - 1.0f) / 4, 1e-6);
+}
+
+Test(loss, bce_gradcheck)
+{
+    float x[] = {-3.0f, -0.5f, 0.1f, 1.7f, 4.0f};
+    float g[5];
+    for (int t = 0; t <= 1; t++) {
+        mtg_loss_bce_logits(x, 5, (float)t, g, 1.0f);
+        for (int i = 0; i < 5; i++) {
+            float keep = x[i], h = 1e-3f;
+            x[i] = keep + h;
+            float lp = mtg_loss_bce_logits(x, 5, (float)t, NULL, 1.0f);
+            x[i] = keep - h;
+            float lm = mtg_loss_bce_logits(x, 5, (float)t, NULL, 1.0f);
+            x[i] = keep;
+            cr_assert_float_eq((lp - lm) / (2 * h), g[i], 2e-3, "target %d i %d", t, i);
+        }
+    }
+}
+
+Test(loss, softmax_xent_gradcheck)
+{
+    float x[] = {1.0f, -2.0f, 0.5f, 3.0f, 0.0f, -1.0f};
+    int labels[] = {2, 0};
+    float g[6];
+    mtg_loss_softmax_xent(x, labels, 2, 3, g);
+    for (int i = 0; i < 6; i++) {
+        float keep = x[i], h = 1e-3f;
+        x[i] = keep + h;
+        float lp = mtg_loss_softmax_xent(x, labels, 2, 3, NULL);
+        x[i] = keep - h;
+        float lm = mtg_loss_softmax_xent(x, labels, 2, 3, NULL);
+        x[i] = keep;
+        cr_assert_float_eq((lp - lm) / (2 * h), g[i], 2e-3, "i %d", i);
+    }
+    float p[6];
+    mtg_softmax(x, 2, 3, p);
+    cr_assert_float_eq(p[0] + p[1] + p[2], 1.0f, 1e-6);
+}
+
+Test(optim, adam_first_step_is_lr_times_sign)
+{
+    /* At t=1, mhat = g and vhat = g^2, so each parameter moves by lr * sign(g). */
+    struct mtg_adam_cfg cfg;
+    mtg_adam_cfg_default(&cfg);
+    cfg.lr = 0.1f;
+    struct mtg_adam *o = mtg_adam_new(3, &cfg, NULL);
+    float p[] = {1.0f, 1.0f, 1.0f}, g[] = {2.0f, -0.5f, 0.0f};
+    mtg_adam_step(o, p, g);
+    cr_assert_float_eq(p[0], 0.9f, 1e-5);
+    cr_assert_float_eq(p[1], 1.1f, 1e-5);
+    cr_assert_float_eq(p[2], 1.0f, 1e-5);
+    cr_assert_eq(mtg_adam_steps(o), 1);
+    mtg_adam_free(o);
+}
+
+Test(optim, adam_minimises_quadratic)
+{
+    struct mtg_adam_cfg cfg = {.lr = 0.05f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    struct mtg_adam *o = mtg_adam_new(2, &cfg, NULL);
+    float p[] = {3.0f, -2.0f}, g[2];
+    for (int i = 0; i < 2000; i++) {
+        g[0] = 2 * (p[0] - 1.0f);
+        g[1] = 2 * (p[1] + 0.5f);
+        mtg_adam_step(o, p, g);
+    }
+    cr_assert_float_eq(p[0], 1.0f, 1e-2);
+    cr_assert_float_eq(p[1], -0.5f, 1e-2);
+    mtg_adam_free(o);
+}
+
+Test(optim, adam_rejects_bad_cfg)
+{
+    struct mtg_err err = {0};
+    struct mtg_adam_cfg cfg = {.lr = 0.001f, .beta1 = 1.0f, .beta2 = 0.9f, .eps = 1e-8f};
+    cr_assert_null(mtg_adam_new(3, &cfg, &err));
+    cr_assert(strstr(err.msg, "betas"), "%s", err.msg);
+}
+
+Test(rng, reproducible_and_forks_differ)
+{
+    struct mtg_rng a, b, c;
+    mtg_rng_seed(&a, 123);
+    mtg_rng_seed(&b, 123);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(mtg_rng_u64(&a), mtg_rng_u64(&b));
+    mtg_rng_fork(&a, 1, &b);
+    mtg_rng_fork(&a, 2, &c);
+    cr_assert_neq(mtg_rng_u64(&b), mtg_rng_u64(&c));
+}
+
+Test(rng, normal_moments)
+{
+    struct mtg_rng r;
+    mtg_rng_seed(&r, 5);
+    static float v[100001];
+    mtg_rng_fill_normal(&r, v, 100001, 0.0f, 1.0f);
+    double s = 0, s2 = 0;
+    for (int i = 0; i < 100001; i++) {
+        s += v[i];
+        s2 += (double)v[i] * v[i];
+    }
+    cr_assert(fabs(s / 100001) < 0.02);
+    cr_assert(fabs(s2 / 100001 - 1.0) < 0.03);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_lt(mtg_rng_below(&r, 7), 7u);
+}
+
+Test(arena, aligned_bounded_zeroed)
+{
+    struct mtg_arena *a = mtg_arena_new(256, NULL);
+    unsigned char *p = mtg_arena_alloc(a, 10);
+    unsigned char *q = mtg_arena_alloc(a, 100);
+    cr_assert_eq((uintptr_t)p % MTG_ARENA_ALIGN, 0);
+    cr_assert_eq((uintptr_t)q % MTG_ARENA_ALIGN, 0);
+    cr_assert_eq(q - p, 64);
+    cr_assert_eq(p[5], 0);
+    cr_assert_null(mtg_arena_alloc(a, 200), "over capacity must fail, not overrun");
+    cr_assert_eq(mtg_arena_used(a), 192);
+    mtg_arena_free(a);
+}
+
+Test(gan, step_is_deterministic_for_a_seed)
+{
+    struct mtg_gan_cfg cfg;
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.batch = 16;
+    cfg.g_max_batch = 16;
+    struct mtg_gan *a = mtg_gan_new(&cfg, MTG_GAN_FULL, 9, NULL);
+    struct mtg_gan *b = mtg_gan_new(&cfg, MTG_GAN_FULL, 9, NULL);
+    float real[16 * 8];
+    for (int i = 0; i < 16 * 8; i++)
+        real[i] = (float)(i % 8) / 8.0f;
+    struct mtg_gan_stats sa, sb;
+    for (int s = 0; s < 5; s++) {
+        mtg_gan_step(a, real, &sa);
+        mtg_gan_step(b, real, &sb);
+    }
+    cr_assert_eq(sa.d_loss, sb.d_loss);
+    struct mtg_mlp *ga = mtg_gan_generator(a), *gb = mtg_gan_generator(b);
+    cr_assert_eq(memcmp(mtg_mlp_params(ga), mtg_mlp_params(gb), mtg_mlp_param_count(ga) * 4), 0);
+    cr_assert_eq(mtg_gan_steps(a), 5);
+    mtg_gan_free(a);
+    mtg_gan_free(b);
+}
+
+/* sgda's split (G on one side, D on the other) must equal the fused step exactly. */
+Test(gan, split_roles_equal_full_step)
+{
+    struct mtg_gan_cfg cfg;
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.batch = 8;
+    cfg.g_max_batch = 8;
+    struct mtg_gan *full = mtg_gan_new(&cfg, MTG_GAN_FULL, 3, NULL);
+    struct mtg_gan *g = mtg_gan_new(&cfg, MTG_GAN_G, 3, NULL);
+    struct mtg_gan *d = mtg_gan_new(&cfg, MTG_GAN_D, 3, NULL);
+    float real[64], dfake[64];
+    for (int i = 0; i < 64; i++)
+        real[i] = 0.25f + 0.5f * (float)((i * 7) % 5) / 5.0f;
+    for (int s = 0; s < 3; s++) {
+        mtg_gan_step(full, real, NULL);
+        const float *fake = mtg_gan_g_forward(g, 8);
+        mtg_gan_d_feedback(d, real, fake, dfake, NULL);
+        mtg_gan_g_apply(g, dfake, 8, 1.0f);
+    }
+    struct mtg_mlp *a = mtg_gan_generator(full), *b = mtg_gan_generator(g);
+    for (size_t i = 0; i < mtg_mlp_param_count(a); i++)
+        cr_assert_float_eq(mtg_mlp_params(a)[i], mtg_mlp_params(b)[i], 1e-6, "param %zu", i);
+    mtg_gan_free(full);
+    mtg_gan_free(g);
+    mtg_gan_free(d);
+}
+
+Test(gan, validate_rejects_mismatch)
+{
+    struct mtg_gan_cfg cfg;
+    struct mtg_err err = {0};
+    mtg_gan_cfg_default(&cfg, 64);
+    cfg.d.in_dim = 10;
+    cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err));
+    cr_assert(strstr(err.msg, "discriminator input 10"), "%s", err.msg);
+}
