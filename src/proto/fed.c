@@ -1,0 +1,579 @@
+#include "proto/fed.h"
+#include "core/status.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fed_task {
+    char id[MTG_FED_ID_MAX];
+    struct mtg_gan_cfg cfg;
+    float *g;
+    float *d;
+    size_t ng;
+    size_t nd;
+    uint64_t version;
+    uint64_t rounds;
+    uint64_t steps;
+    int active;
+    double gap;
+    float loss_d;
+    float loss_g;
+    /* Running weighted sum of this round's deltas: the only O(model) buffer per task. */
+    float *acc_g;
+    float *acc_d;
+    double w_recv;
+    uint64_t pending_steps;
+};
+
+struct fed_edge {
+    char id[MTG_FED_ID_MAX];
+    int n_tasks;
+    int task[MTG_SCHED_MAX_EDGE_TASKS];
+    int samples[MTG_SCHED_MAX_EDGE_TASKS];
+    int64_t last_seen;
+    int alive;
+    struct mtg_fed_assignment asg;
+};
+
+struct mtg_fed {
+    struct mtg_fed_opts opts;
+    struct mtg_sched *sched;
+    struct fed_task *tasks;
+    int n_tasks;
+    struct fed_edge *edges;
+    int n_edges;
+    uint64_t round;
+    uint64_t async_seq;
+    int open;
+    int64_t deadline;
+    uint64_t accepted;
+    uint64_t rejected;
+    struct mtg_plan *plan;              /* scratch, reused every round */
+    struct mtg_sched_edge *view_edges;  /* scratch [MTG_SCHED_MAX_EDGES] */
+    struct mtg_sched_task *view_tasks;  /* scratch [MTG_SCHED_MAX_TASKS] */
+};
+
+struct mtg_fed *mtg_fed_new(const struct mtg_fed_opts *opts, struct mtg_sched *sched, struct mtg_err *err)
+{
+    if (opts->round_deadline_ms < 1 || opts->edge_expiry_ms < 1 || !(opts->server_lr > 0.0f) ||
+        (opts->async && opts->staleness_bound < 0)) {
+        mtg_err_set(err, MTG_EINVAL, "fed: bad options (deadline, expiry, server_lr, staleness_bound)");
+        return NULL;
+    }
+    struct mtg_fed *fed = calloc(1, sizeof *fed);
+    if (!fed)
+        goto oom;
+    fed->opts = *opts;
+    fed->sched = sched;
+    fed->tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *fed->tasks);
+    fed->edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->edges);
+    fed->plan = calloc(1, sizeof *fed->plan);
+    fed->view_edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->view_edges);
+    fed->view_tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *fed->view_tasks);
+    if (!fed->tasks || !fed->edges || !fed->plan || !fed->view_edges || !fed->view_tasks)
+        goto oom;
+    return fed;
+oom:
+    mtg_fed_free(fed);
+    mtg_err_set(err, MTG_ENOMEM, "fed: out of memory");
+    return NULL;
+}
+
+static void drop_acc(struct fed_task *t)
+{
+    free(t->acc_g);
+    free(t->acc_d);
+    t->acc_g = t->acc_d = NULL;
+    t->w_recv = 0;
+    t->pending_steps = 0;
+}
+
+void mtg_fed_free(struct mtg_fed *fed)
+{
+    if (!fed)
+        return;
+    for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
+        free(fed->tasks[i].g);
+        free(fed->tasks[i].d);
+        drop_acc(&fed->tasks[i]);
+    }
+    free(fed->tasks);
+    free(fed->edges);
+    free(fed->plan);
+    free(fed->view_edges);
+    free(fed->view_tasks);
+    free(fed);
+}
+
+void mtg_fed_set_sched(struct mtg_fed *fed, struct mtg_sched *sched) { fed->sched = sched; }
+
+static int new_task_slot(struct mtg_fed *fed, const char *id, struct mtg_err *err)
+{
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len >= MTG_FED_ID_MAX)
+        return mtg_err_set(err, MTG_EINVAL, "task id must be 1..%d characters", MTG_FED_ID_MAX - 1);
+    if (mtg_fed_find_task(fed, id) >= 0)
+        return mtg_err_set(err, MTG_ECONFLICT, "task \"%s\" already exists", id);
+    if (fed->n_tasks >= MTG_SCHED_MAX_TASKS)
+        return mtg_err_set(err, MTG_ERANGE, "task limit %d reached", MTG_SCHED_MAX_TASKS);
+    return fed->n_tasks;
+}
+
+static int commit_task(struct mtg_fed *fed, int idx, const char *id, const struct mtg_gan_cfg *cfg,
+                       float *g, size_t ng, float *d, size_t nd)
+{
+    struct fed_task *t = &fed->tasks[idx];
+    memset(t, 0, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->cfg = *cfg;
+    t->g = g;
+    t->ng = ng;
+    t->d = d;
+    t->nd = nd;
+    t->active = 1;
+    t->gap = 1.0;
+    fed->n_tasks++;
+    return idx;
+}
+
+int mtg_fed_add_task(struct mtg_fed *fed, const char *id, const struct mtg_gan_cfg *cfg, uint64_t seed,
+                     struct mtg_err *err)
+{
+    int idx = new_task_slot(fed, id, err);
+    if (idx < 0)
+        return idx;
+    /* Build a throwaway FULL gan to get exactly the initial weights an edge would. */
+    struct mtg_gan_cfg c = *cfg;
+    c.g_max_batch = c.batch;
+    struct mtg_gan *gan = mtg_gan_new(&c, MTG_GAN_FULL, seed, err);
+    if (!gan)
+        return mtg_err_wrap(err, "task \"%s\"", id);
+    size_t ng = mtg_mlp_param_count(mtg_gan_generator(gan));
+    size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(gan));
+    float *g = malloc(ng * sizeof(float));
+    float *d = malloc(nd * sizeof(float));
+    if (!g || !d) {
+        free(g);
+        free(d);
+        mtg_gan_free(gan);
+        return mtg_err_set(err, MTG_ENOMEM, "task \"%s\": out of memory", id);
+    }
+    memcpy(g, mtg_mlp_params(mtg_gan_generator(gan)), ng * sizeof(float));
+    memcpy(d, mtg_mlp_params(mtg_gan_discriminator(gan)), nd * sizeof(float));
+    mtg_gan_free(gan);
+    return commit_task(fed, idx, id, cfg, g, ng, d, nd);
+}
+
+int mtg_fed_add_task_from(struct mtg_fed *fed, const char *id, int from, struct mtg_err *err)
+{
+    if (from < 0 || from >= fed->n_tasks)
+        return mtg_err_set(err, MTG_ENOTFOUND, "warm-start source task %d does not exist", from);
+    int idx = new_task_slot(fed, id, err);
+    if (idx < 0)
+        return idx;
+    const struct fed_task *s = &fed->tasks[from];
+    float *g = malloc(s->ng * sizeof(float));
+    float *d = malloc(s->nd * sizeof(float));
+    if (!g || !d) {
+        free(g);
+        free(d);
+        return mtg_err_set(err, MTG_ENOMEM, "task \"%s\": out of memory", id);
+    }
+    memcpy(g, s->g, s->ng * sizeof(float));
+    memcpy(d, s->d, s->nd * sizeof(float));
+    return commit_task(fed, idx, id, &s->cfg, g, s->ng, d, s->nd);
+}
+
+int mtg_fed_find_task(const struct mtg_fed *fed, const char *id)
+{
+    for (int i = 0; i < fed->n_tasks; i++)
+        if (strcmp(fed->tasks[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+int mtg_fed_n_tasks(const struct mtg_fed *fed) { return fed->n_tasks; }
+
+void mtg_fed_task_info(const struct mtg_fed *fed, int task, struct mtg_fed_task_info *out)
+{
+    const struct fed_task *t = &fed->tasks[task];
+    out->id = t->id;
+    out->version = t->version;
+    out->rounds = t->rounds;
+    out->steps = t->steps;
+    out->active = t->active;
+    out->quality_gap = t->gap;
+    out->loss_d = t->loss_d;
+    out->loss_g = t->loss_g;
+    out->cfg = &t->cfg;
+}
+
+float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n)
+{
+    *n = fed->tasks[task].ng;
+    return fed->tasks[task].g;
+}
+
+float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n)
+{
+    *n = fed->tasks[task].nd;
+    return fed->tasks[task].d;
+}
+
+void mtg_fed_set_task_state(struct mtg_fed *fed, int task, uint64_t version, uint64_t rounds, uint64_t steps)
+{
+    fed->tasks[task].version = version;
+    fed->tasks[task].rounds = rounds;
+    fed->tasks[task].steps = steps;
+}
+
+void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double gap)
+{
+    fed->tasks[task].active = active;
+    fed->tasks[task].gap = gap < 0 ? 0 : gap > 1 ? 1 : gap;
+}
+
+int mtg_fed_find_edge(const struct mtg_fed *fed, const char *id)
+{
+    for (int i = 0; i < fed->n_edges; i++)
+        if (strcmp(fed->edges[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+int mtg_fed_register_edge(struct mtg_fed *fed, const char *id, int n, const char *const *task_ids,
+                          const int *samples, int64_t now_ms, struct mtg_err *err)
+{
+    size_t len = id ? strlen(id) : 0;
+    if (len == 0 || len >= MTG_FED_ID_MAX)
+        return mtg_err_set(err, MTG_EINVAL, "edge id must be 1..%d characters", MTG_FED_ID_MAX - 1);
+    if (n < 0 || n > MTG_SCHED_MAX_EDGE_TASKS)
+        return mtg_err_set(err, MTG_ERANGE, "edge \"%s\": %d tasks outside [0, %d]", id, n,
+                           MTG_SCHED_MAX_EDGE_TASKS);
+    int idx[MTG_SCHED_MAX_EDGE_TASKS];
+    for (int k = 0; k < n; k++) {
+        idx[k] = mtg_fed_find_task(fed, task_ids[k]);
+        if (idx[k] < 0)
+            return mtg_err_set(err, MTG_ENOTFOUND, "edge \"%s\": unknown task \"%s\"", id, task_ids[k]);
+        if (samples[k] < 1)
+            return mtg_err_set(err, MTG_EINVAL, "edge \"%s\": task \"%s\" has %d samples (need >= 1)", id,
+                               task_ids[k], samples[k]);
+        for (int j = 0; j < k; j++)
+            if (idx[j] == idx[k])
+                return mtg_err_set(err, MTG_EINVAL, "edge \"%s\": task \"%s\" listed twice", id, task_ids[k]);
+    }
+    int e = mtg_fed_find_edge(fed, id);
+    if (e < 0) {
+        if (fed->n_edges >= MTG_SCHED_MAX_EDGES)
+            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached", MTG_SCHED_MAX_EDGES);
+        e = fed->n_edges++;
+        memset(&fed->edges[e], 0, sizeof fed->edges[e]);
+        snprintf(fed->edges[e].id, sizeof fed->edges[e].id, "%s", id);
+    }
+    struct fed_edge *ed = &fed->edges[e];
+    /* A re-registering edge (restart) loses its old assignment; the round will not wait for it. */
+    memset(&ed->asg, 0, sizeof ed->asg);
+    ed->n_tasks = n;
+    for (int k = 0; k < n; k++) {
+        ed->task[k] = idx[k];
+        ed->samples[k] = samples[k];
+    }
+    ed->alive = 1;
+    ed->last_seen = now_ms;
+    return e;
+}
+
+int mtg_fed_n_edges(const struct mtg_fed *fed) { return fed->n_edges; }
+
+int mtg_fed_n_alive(const struct mtg_fed *fed)
+{
+    int n = 0;
+    for (int i = 0; i < fed->n_edges; i++)
+        n += fed->edges[i].alive;
+    return n;
+}
+
+const char *mtg_fed_edge_id(const struct mtg_fed *fed, int edge) { return fed->edges[edge].id; }
+
+int mtg_fed_heartbeat(struct mtg_fed *fed, int edge, int64_t now_ms)
+{
+    if (edge < 0 || edge >= fed->n_edges)
+        return MTG_ENOTFOUND;
+    fed->edges[edge].last_seen = now_ms;
+    fed->edges[edge].alive = 1;
+    return MTG_OK;
+}
+
+static void build_view(struct mtg_fed *fed, struct mtg_cluster_view *v)
+{
+    for (int e = 0; e < fed->n_edges; e++) {
+        const struct fed_edge *ed = &fed->edges[e];
+        struct mtg_sched_edge *ve = &fed->view_edges[e];
+        ve->alive = ed->alive;
+        ve->n_tasks = ed->n_tasks;
+        memcpy(ve->task, ed->task, sizeof ve->task);
+        memcpy(ve->samples, ed->samples, sizeof ve->samples);
+    }
+    for (int t = 0; t < fed->n_tasks; t++) {
+        fed->view_tasks[t].active = fed->tasks[t].active;
+        fed->view_tasks[t].quality_gap = fed->tasks[t].gap;
+        fed->view_tasks[t].rounds = fed->tasks[t].rounds;
+    }
+    v->n_edges = fed->n_edges;
+    v->edges = fed->view_edges;
+    v->n_tasks = fed->n_tasks;
+    v->tasks = fed->view_tasks;
+    v->round = fed->round;
+}
+
+static void fill_assignment(struct mtg_fed *fed, int e, const struct mtg_plan_edge *pe, uint64_t round,
+                            int64_t deadline)
+{
+    struct mtg_fed_assignment *a = &fed->edges[e].asg;
+    memset(a, 0, sizeof *a);
+    a->round = round;
+    a->deadline_ms = deadline;
+    for (int k = 0; k < pe->n_items && k < MTG_SCHED_MAX_EDGE_TASKS; k++) {
+        const struct fed_task *t = &fed->tasks[pe->item[k].task];
+        a->item[k].task = pe->item[k].task;
+        a->item[k].steps = pe->item[k].steps;
+        a->item[k].g_version = t->version;
+        a->item[k].d_version = t->version;
+    }
+    a->n_items = pe->n_items < MTG_SCHED_MAX_EDGE_TASKS ? pe->n_items : MTG_SCHED_MAX_EDGE_TASKS;
+}
+
+/* Sync only: allocate the running sums for every task that has work this round. */
+static int open_round(struct mtg_fed *fed, int64_t now_ms)
+{
+    struct mtg_cluster_view v;
+    build_view(fed, &v);
+    if (mtg_sched_plan_round(fed->sched, &v, fed->plan) != MTG_OK)
+        return 0;
+    int work = 0;
+    for (int e = 0; e < fed->n_edges; e++)
+        work += fed->plan->edge[e].n_items;
+    if (work == 0)
+        return 0;
+    fed->round++;
+    fed->deadline = now_ms + fed->plan->deadline_ms;
+    for (int e = 0; e < fed->n_edges; e++) {
+        fill_assignment(fed, e, &fed->plan->edge[e], fed->round, fed->deadline);
+        for (int k = 0; k < fed->edges[e].asg.n_items; k++) {
+            struct fed_task *t = &fed->tasks[fed->edges[e].asg.item[k].task];
+            if (!t->acc_g) {
+                t->acc_g = calloc(t->ng, sizeof(float));
+                t->acc_d = calloc(t->nd, sizeof(float));
+                if (!t->acc_g || !t->acc_d) {
+                    /* Out of memory: leave this task out of the round rather than crash. */
+                    drop_acc(t);
+                    fed->edges[e].asg.item[k].done = 1;
+                }
+            }
+        }
+    }
+    fed->open = 1;
+    return 1;
+}
+
+static void close_round(struct mtg_fed *fed)
+{
+    for (int i = 0; i < fed->n_tasks; i++) {
+        struct fed_task *t = &fed->tasks[i];
+        if (!t->acc_g)
+            continue;
+        if (t->w_recv > 0) {
+            /* FedAvg over the updates that arrived; missing edges simply do not count. */
+            const float s = fed->opts.server_lr / (float)t->w_recv;
+            for (size_t j = 0; j < t->ng; j++)
+                t->g[j] += s * t->acc_g[j];
+            for (size_t j = 0; j < t->nd; j++)
+                t->d[j] += s * t->acc_d[j];
+            t->version++;
+            t->rounds++;
+            t->steps += t->pending_steps;
+        }
+        drop_acc(t);
+    }
+    for (int e = 0; e < fed->n_edges; e++)
+        fed->edges[e].asg.n_items = 0;
+    fed->open = 0;
+}
+
+static int round_complete(const struct mtg_fed *fed)
+{
+    for (int e = 0; e < fed->n_edges; e++) {
+        const struct fed_edge *ed = &fed->edges[e];
+        if (!ed->alive || ed->asg.round != fed->round)
+            continue;
+        for (int k = 0; k < ed->asg.n_items; k++)
+            if (!ed->asg.item[k].done)
+                return 0;
+    }
+    return 1;
+}
+
+int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
+{
+    for (int e = 0; e < fed->n_edges; e++)
+        if (fed->edges[e].alive && now_ms - fed->edges[e].last_seen > fed->opts.edge_expiry_ms)
+            fed->edges[e].alive = 0;
+    if (fed->opts.async)
+        return 0;
+    int closed = 0;
+    if (fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
+        close_round(fed);
+        closed = 1;
+    }
+    if (!fed->open)
+        open_round(fed, now_ms);
+    return closed;
+}
+
+int mtg_fed_get_assignment(struct mtg_fed *fed, int edge, int64_t now_ms, struct mtg_fed_assignment *out)
+{
+    if (edge < 0 || edge >= fed->n_edges)
+        return MTG_ENOTFOUND;
+    struct fed_edge *ed = &fed->edges[edge];
+    ed->last_seen = now_ms;
+    ed->alive = 1;
+    if (fed->opts.async) {
+        /* Each request plans afresh for this edge: it asks only when its last work is done. */
+        struct mtg_cluster_view v;
+        build_view(fed, &v);
+        if (mtg_sched_plan_round(fed->sched, &v, fed->plan) != MTG_OK)
+            return MTG_EUNAVAIL;
+        fill_assignment(fed, edge, &fed->plan->edge[edge], ++fed->async_seq,
+                        now_ms + fed->plan->deadline_ms);
+        *out = ed->asg;
+        return out->n_items > 0 ? MTG_OK : MTG_EUNAVAIL;
+    }
+    if (!fed->open)
+        return MTG_EUNAVAIL;
+    if (ed->asg.round != fed->round) {
+        memset(out, 0, sizeof *out);
+        out->round = fed->round;
+        out->deadline_ms = fed->deadline;
+        return MTG_OK;
+    }
+    *out = ed->asg;
+    return MTG_OK;
+}
+
+static int check_update(const struct mtg_fed *fed, const struct fed_task *t, const struct mtg_fed_update *u,
+                        struct mtg_err *err)
+{
+    if (u->ng != t->ng || u->nd != t->nd)
+        return mtg_err_set(err, MTG_EINVAL, "task \"%s\": delta has %zu+%zu parameters, model has %zu+%zu",
+                           t->id, u->ng, u->nd, t->ng, t->nd);
+    double ss = 0;
+    for (size_t j = 0; j < u->ng; j++)
+        ss += (double)u->dg[j] * u->dg[j];
+    for (size_t j = 0; j < u->nd; j++)
+        ss += (double)u->dd[j] * u->dd[j];
+    if (!isfinite(ss))
+        return mtg_err_set(err, MTG_ENOTFINITE, "task \"%s\": delta contains NaN or Inf", t->id);
+    if (fed->opts.max_delta_norm > 0 && sqrt(ss) > fed->opts.max_delta_norm)
+        return mtg_err_set(err, MTG_ERANGE, "task \"%s\": delta norm %.3g exceeds the limit %.3g", t->id,
+                           sqrt(ss), (double)fed->opts.max_delta_norm);
+    if (u->steps < 1)
+        return mtg_err_set(err, MTG_EINVAL, "task \"%s\": update reports %d steps", t->id, u->steps);
+    return MTG_OK;
+}
+
+static int edge_samples(const struct fed_edge *ed, int task)
+{
+    for (int k = 0; k < ed->n_tasks; k++)
+        if (ed->task[k] == task)
+            return ed->samples[k];
+    return 0;
+}
+
+int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, const struct mtg_fed_update *u,
+                   int64_t now_ms, struct mtg_err *err)
+{
+    if (edge < 0 || edge >= fed->n_edges || task < 0 || task >= fed->n_tasks) {
+        fed->rejected++;
+        return mtg_err_set(err, MTG_ENOTFOUND, "unknown edge or task");
+    }
+    struct fed_edge *ed = &fed->edges[edge];
+    struct fed_task *t = &fed->tasks[task];
+    ed->last_seen = now_ms;
+    struct mtg_fed_item *item = NULL;
+    for (int k = 0; k < ed->asg.n_items; k++)
+        if (ed->asg.item[k].task == task)
+            item = &ed->asg.item[k];
+    if (ed->asg.round != round || !item) {
+        fed->rejected++;
+        return mtg_err_set(err, MTG_ECONFLICT, "edge \"%s\": no open assignment for task \"%s\" in round %llu",
+                           ed->id, t->id, (unsigned long long)round);
+    }
+    if (item->done)
+        return MTG_FED_DUPLICATE;
+    int rc = check_update(fed, t, u, err);
+    if (rc != MTG_OK) {
+        fed->rejected++;
+        return rc;
+    }
+    /* Weight by what the server planned, not what the edge claims: an edge cannot buy influence. */
+    double w = (double)edge_samples(ed, task) * (double)item->steps;
+    if (fed->opts.async) {
+        uint64_t staleness = t->version - item->g_version;
+        if (staleness > (uint64_t)fed->opts.staleness_bound) {
+            fed->rejected++;
+            return mtg_err_set(err, MTG_ECONFLICT,
+                               "task \"%s\": update is %llu versions stale (bound %d)", t->id,
+                               (unsigned long long)staleness, fed->opts.staleness_bound);
+        }
+        double wall = 0;
+        for (int e = 0; e < fed->n_edges; e++)
+            if (fed->edges[e].alive)
+                wall += (double)edge_samples(&fed->edges[e], task) * item->steps;
+        float a = (float)(fed->opts.server_lr * (wall > 0 ? w / wall : 1.0) / (1.0 + (double)staleness));
+        for (size_t j = 0; j < t->ng; j++)
+            t->g[j] += a * u->dg[j];
+        for (size_t j = 0; j < t->nd; j++)
+            t->d[j] += a * u->dd[j];
+        t->version++;
+        t->rounds++;
+        t->steps += (uint64_t)u->steps;
+    } else {
+        if (!t->acc_g) {
+            fed->rejected++;
+            return mtg_err_set(err, MTG_ECONFLICT, "task \"%s\": round %llu is closed", t->id,
+                               (unsigned long long)round);
+        }
+        const float wf = (float)w;
+        for (size_t j = 0; j < t->ng; j++)
+            t->acc_g[j] += wf * u->dg[j];
+        for (size_t j = 0; j < t->nd; j++)
+            t->acc_d[j] += wf * u->dd[j];
+        t->w_recv += w;
+        t->pending_steps += (uint64_t)u->steps;
+    }
+    item->done = 1;
+    t->loss_d = t->loss_d == 0 ? u->loss_d : 0.7f * t->loss_d + 0.3f * u->loss_d;
+    t->loss_g = t->loss_g == 0 ? u->loss_g : 0.7f * t->loss_g + 0.3f * u->loss_g;
+    fed->accepted++;
+    struct mtg_report r = {.edge = edge, .task = task, .steps = u->steps, .compute_s = u->compute_s,
+                           .transfer_s = u->transfer_s, .loss_d = u->loss_d, .loss_g = u->loss_g};
+    mtg_sched_observe(fed->sched, &r);
+    return MTG_FED_APPLIED;
+}
+
+uint64_t mtg_fed_round(const struct mtg_fed *fed) { return fed->round; }
+int mtg_fed_round_open(const struct mtg_fed *fed) { return fed->open; }
+uint64_t mtg_fed_updates_accepted(const struct mtg_fed *fed) { return fed->accepted; }
+uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed) { return fed->rejected; }
+
+size_t mtg_fed_bytes(const struct mtg_fed *fed)
+{
+    size_t n = sizeof *fed;
+    for (int i = 0; i < fed->n_tasks; i++) {
+        const struct fed_task *t = &fed->tasks[i];
+        n += (t->ng + t->nd) * sizeof(float) * (t->acc_g ? 2 : 1);
+    }
+    return n;
+}
