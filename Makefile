@@ -51,7 +51,7 @@ ifeq ($(SAN),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-MODULES   ?= core wire data quality sched proto server edge sedna config
+MODULES   ?= core wire data quality sched proto server edge sedna config launch
 LIB_SRC   := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
 LIB       := $(OUT)/libmtgan.a

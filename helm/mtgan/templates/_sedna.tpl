@@ -1,0 +1,50 @@
+{{/*
+A Sedna worker pod template. Call with
+  (dict "root" $ "nodeName" N "name" C "image" I "pullPolicy" P "command" LIST "args" LIST "port" PORT-or-0 "env" LIST)
+*/}}
+{{- define "mtgan.sednaPodTemplate" -}}
+{{- $v := .root.Values -}}
+spec:
+  nodeName: {{ .nodeName }}
+  securityContext:
+    {{- toYaml $v.podSecurityContext | nindent 4 }}
+  containers:
+    - name: {{ .name }}
+      image: {{ .image }}
+      imagePullPolicy: {{ .pullPolicy }}
+      {{- with .command }}
+      command:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      args:
+        {{- toYaml .args | nindent 8 }}
+      env:
+        - name: OPENBLAS_NUM_THREADS
+          value: "1"
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- if .port }}
+      ports:
+        - name: http
+          containerPort: {{ .port }}
+      readinessProbe:
+        httpGet:
+          path: /readyz
+          port: http
+      {{- end }}
+      resources:
+        {{- toYaml .resources | nindent 8 }}
+      securityContext:
+        {{- toYaml $v.containerSecurityContext | nindent 8 }}
+      volumeMounts:
+        - name: state
+          mountPath: /var/lib/mtgan
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: state
+      emptyDir: {}
+    - name: tmp
+      emptyDir: {}
+{{- end -}}

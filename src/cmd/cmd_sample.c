@@ -1,0 +1,11 @@
+/* Placeholder until this subcommand lands. */
+#include <stdio.h>
+
+#include "cmd/cmds.h"
+
+int mtg_cmd_sample(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "mtgan %s: not implemented yet\n", argv[0]);
+    return 1;
+}

@@ -1,0 +1,67 @@
+/* mtgan-edge - one edge worker. All logic lives in src/edge; this is flags and signals. */
+#include <cblas.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "edge/edge.h"
+
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+int main(int argc, char **argv)
+{
+    struct mtg_cfg *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return 1;
+    mtg_cfg_defaults(cfg);
+    struct mtg_cfg_args extra;
+    struct mtg_err err = {0};
+    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_EDGE, argc, argv, NULL, &extra, &err);
+    if (rc == MTG_CFG_HELP) {
+        mtg_cfg_print_help(stdout, MTG_CFG_BIN_EDGE);
+        free(cfg);
+        return 0;
+    }
+    if (rc != MTG_OK || extra.n_pos > 0) {
+        fprintf(stderr, "mtgan-edge: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
+        free(cfg);
+        return 2;
+    }
+    mtg_log_set_level(cfg->log_level);
+    if (!getenv("OPENBLAS_NUM_THREADS"))
+        openblas_set_num_threads(1);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct mtg_edge *edge;
+    if (mtg_edge_new(cfg, cfg->edge_index, &edge, &err) != MTG_OK) {
+        fprintf(stderr, "mtgan-edge: %s\n", err.msg);
+        free(cfg);
+        return 1;
+    }
+    rc = mtg_edge_run(edge, &stop_flag, &err);
+    struct mtg_edge_stats st;
+    mtg_edge_stats(edge, &st);
+    mtg_log(MTG_LOG_INFO, "edge", "%s: exiting: steps=%llu compute=%.2fs emulated=%.2fs link=%.2fs sent=%llu recv=%llu",
+            cfg->edge_id, (unsigned long long)st.steps, st.compute_s, st.emulated_s, st.link_s,
+            (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received);
+    mtg_edge_free(edge);
+    free(cfg);
+    if (rc != MTG_OK) {
+        fprintf(stderr, "mtgan-edge: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

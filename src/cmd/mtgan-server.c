@@ -1,0 +1,65 @@
+/* mtgan-server - the cloud worker. All logic lives in src/server; this is flags and signals. */
+#include <cblas.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "server/server.h"
+
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+int main(int argc, char **argv)
+{
+    struct mtg_cfg *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return 1;
+    mtg_cfg_defaults(cfg);
+    struct mtg_cfg_args extra;
+    struct mtg_err err = {0};
+    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_SERVER, argc, argv, NULL, &extra, &err);
+    if (rc == MTG_CFG_HELP) {
+        mtg_cfg_print_help(stdout, MTG_CFG_BIN_SERVER);
+        free(cfg);
+        return 0;
+    }
+    if (rc != MTG_OK || extra.n_pos > 0) {
+        fprintf(stderr, "mtgan-server: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
+        free(cfg);
+        return 2;
+    }
+    mtg_log_set_level(cfg->log_level);
+    if (!getenv("OPENBLAS_NUM_THREADS"))
+        openblas_set_num_threads(1);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct mtg_srv *srv;
+    if (mtg_srv_new(cfg, &srv, &err) != MTG_OK) {
+        fprintf(stderr, "mtgan-server: %s\n", err.msg);
+        free(cfg);
+        return 1;
+    }
+    /* A launcher reading stdout learns the bound port (useful with --port 0). */
+    printf("mtgan-server listening on port %u\n", mtg_srv_port(srv));
+    fflush(stdout);
+    rc = mtg_srv_run(srv, &stop_flag, cfg->exit_when_done, &err);
+    mtg_srv_free(srv); /* final checkpoint */
+    free(cfg);
+    if (rc != MTG_OK) {
+        fprintf(stderr, "mtgan-server: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,362 @@
+/* config.c - defaults, validation, the resolve chain and the mapping to core GAN configs. */
+#include "config/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config_internal.h"
+#include "core/gan.h"
+#include "core/status.h"
+
+/* The double nearest the shortest decimal that reads back as f, so a float default of 2e-4f
+ * shows up as 0.0002 in to_json and --help, and (float) of it is f again. */
+static double pretty_float(float f)
+{
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            return strtod(buf, NULL);
+    }
+    return f;
+}
+
+/* Hidden part of a core mlp spec (all layers but the output one) into a config net. */
+static void net_from_spec(struct mtg_cfg_net *net, const struct mtg_mlp_spec *s,
+                          const struct mtg_adam_cfg *opt)
+{
+    memset(net, 0, sizeof *net);
+    net->layers.n = s->n_layers - 1;
+    for (int i = 0; i < s->n_layers - 1 && i < MTG_CFG_MAX_HIDDEN; i++)
+        net->layers.width[i] = s->width[i];
+    net->activation = s->n_layers > 1 ? s->act[0] : MTG_ACT_RELU;
+    net->output_activation = s->act[s->n_layers - 1];
+    net->latent_dim = s->in_dim;
+    net->lr = pretty_float(opt->lr);
+    net->betas[0] = pretty_float(opt->beta1);
+    net->betas[1] = pretty_float(opt->beta2);
+    net->leaky_slope = pretty_float(s->leaky_slope);
+}
+
+void mtg_cfg_task_defaults(struct mtg_cfg_task *t, const char *id)
+{
+    /* The networks come from core's DESIGN §4 defaults so there is one source of truth. */
+    struct mtg_gan_cfg g;
+    mtg_gan_cfg_default(&g, 64);
+    memset(t, 0, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    net_from_spec(&t->generator, &g.g, &g.g_opt);
+    net_from_spec(&t->discriminator, &g.d, &g.d_opt);
+    /* D has no latent input and always ends in a logit; keep the unused fields neutral. */
+    t->discriminator.latent_dim = 0;
+    t->discriminator.output_activation = MTG_ACT_NONE;
+}
+
+void mtg_cfg_defaults(struct mtg_cfg *c)
+{
+    /* Zeroing first also keeps the unused tail of every string deterministic. */
+    memset(c, 0, sizeof *c);
+    struct mtg_gan_cfg g;
+    mtg_gan_cfg_default(&g, 64);
+    c->protocol = MTG_CFG_PROTO_MTGAN;
+    c->seed = 42;
+    c->log_level = MTG_LOG_INFO;
+    snprintf(c->state_dir, sizeof c->state_dir, "mtgan-state");
+    c->checkpoint_every = 10;
+    c->port = 8080;
+    snprintf(c->bind, sizeof c->bind, "127.0.0.1");
+    snprintf(c->server_url, sizeof c->server_url, "http://127.0.0.1:8080");
+    c->n_edges = 4;
+    c->model.batch = g.batch;
+    c->model.sharing = MTG_CFG_SHARE_NONE;
+    c->model.width_mult = 1;
+    c->data.dataset = MTG_CFG_DATA_DIGITS;
+    snprintf(c->data.dir, sizeof c->data.dir, "data");
+    c->data.partition.tasks_per_edge_min = 4;
+    c->data.partition.tasks_per_edge_max = 6;
+    c->data.partition.seed = 1;
+    c->emulation.speed_factor = 1.0;
+    /* DESIGN §10 bench profile: 4 edges, speeds 1,1,2,4, 20 ms one-way, 50 Mbit/s. */
+    static const double speeds[] = {1, 1, 2, 4};
+    c->n_edge_profiles = 4;
+    for (int i = 0; i < 4; i++) {
+        struct mtg_cfg_edge *e = &c->edges[i];
+        snprintf(e->id, sizeof e->id, "edge-%d", i);
+        e->speed_factor = speeds[i];
+        e->link_mbps = 50;
+        e->link_latency_ms = 20;
+    }
+    c->scheduler.server.policy = MTG_CFG_SPOL_PROFILED;
+    c->scheduler.server.round_deadline_ms = 30000;
+    c->scheduler.server.staleness_bound = 4;
+    c->scheduler.server.local_steps = 50;
+    c->scheduler.server.priority = true;
+    c->scheduler.edge.policy = MTG_CFG_EPOL_ROUND_ROBIN;
+    c->scheduler.edge.overlap = true;
+    c->aggregation.mode = MTG_CFG_AGG_SYNC;
+    c->aggregation.compress = MTG_CFG_COMPRESS_NONE;
+    c->train.max_steps = 5000;
+    c->train.target_fidelity = 0.9;
+    c->train.target_fd_ratio = 1.2;
+    c->train.target_recall_ratio = 0.8;
+    c->train.eval_every = 100;
+    c->limits.max_body_bytes = 64ll << 20;
+    c->limits.edge_expiry_ms = 30000;
+}
+
+/* Range/format check of every key of table t in base; shown prefixes the paths. */
+static int check_table(enum mtg_cfg_table t, const void *base, const char *shown,
+                       struct mtg_err *err)
+{
+    size_t n;
+    const struct mtg_cfg_key *keys = mtg_cfg_keys(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        char path[160];
+        if (shown[0])
+            snprintf(path, sizeof path, "%s.%s", shown, keys[i].path);
+        else
+            snprintf(path, sizeof path, "%s", keys[i].path);
+        int rc = mtg_cfg_key_check(&keys[i], base, path, err);
+        if (rc != MTG_OK)
+            return rc;
+    }
+    return MTG_OK;
+}
+
+/* Digits has classes 0..9; the ring's tasks are not numbered by the config. */
+static int check_class_ids(const struct mtg_cfg *c, const struct mtg_cfg_ids *ids, const char *what,
+                           struct mtg_err *err)
+{
+    for (int i = 0; i < ids->n; i++) {
+        if (c->data.dataset == MTG_CFG_DATA_DIGITS && ids->id[i] > 9)
+            return mtg_err_set(err, MTG_EINVAL, "%s: class %d does not exist in digits (0-9)", what,
+                               ids->id[i]);
+        if (ids != &c->data.tasks && c->data.tasks.n > 0) {
+            bool found = false;
+            for (int j = 0; j < c->data.tasks.n; j++)
+                found = found || c->data.tasks.id[j] == ids->id[i];
+            if (!found)
+                return mtg_err_set(err, MTG_EINVAL, "%s: class %d is not in data.tasks", what,
+                                   ids->id[i]);
+        }
+    }
+    return MTG_OK;
+}
+
+int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
+{
+    int rc = check_table(MTG_CFG_TABLE_TOP, c, "", err);
+    if (rc != MTG_OK)
+        return rc;
+    if (c->n_tasks < 0 || c->n_tasks > MTG_CFG_MAX_TASKS)
+        return mtg_err_set(err, MTG_ERANGE, "tasks: %d entries, at most %d", c->n_tasks,
+                           MTG_CFG_MAX_TASKS);
+    if (c->edge_index >= c->n_edges)
+        return mtg_err_set(err, MTG_ERANGE, "edge_index %d must be below n_edges %d (--edges)",
+                           c->edge_index, c->n_edges);
+    for (int i = 0; i < c->n_tasks; i++) {
+        char shown[32];
+        snprintf(shown, sizeof shown, "tasks[%d]", i);
+        if ((rc = check_table(MTG_CFG_TABLE_TASK, &c->tasks[i], shown, err)) != MTG_OK)
+            return rc;
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->tasks[i].id, c->tasks[j].id) == 0)
+                return mtg_err_set(err, MTG_EINVAL, "tasks[%d].id: \"%s\" already used by tasks[%d]",
+                                   i, c->tasks[i].id, j);
+    }
+    if (c->n_edge_profiles < 0 || c->n_edge_profiles > MTG_CFG_MAX_EDGES)
+        return mtg_err_set(err, MTG_ERANGE, "edges: %d entries, at most %d", c->n_edge_profiles,
+                           MTG_CFG_MAX_EDGES);
+    for (int i = 0; i < c->n_edge_profiles; i++) {
+        char shown[32];
+        snprintf(shown, sizeof shown, "edges[%d]", i);
+        if ((rc = check_table(MTG_CFG_TABLE_EDGE, &c->edges[i], shown, err)) != MTG_OK)
+            return rc;
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->edges[i].id, c->edges[j].id) == 0)
+                return mtg_err_set(err, MTG_EINVAL, "edges[%d].id: \"%s\" already used by edges[%d]",
+                                   i, c->edges[i].id, j);
+        char what[48];
+        snprintf(what, sizeof what, "edges[%d].tasks", i);
+        if ((rc = check_class_ids(c, &c->edges[i].tasks, what, err)) != MTG_OK)
+            return rc;
+    }
+    if ((rc = check_class_ids(c, &c->data.tasks, "data.tasks", err)) != MTG_OK)
+        return rc;
+    if (c->data.partition.tasks_per_edge_min > c->data.partition.tasks_per_edge_max)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "data.partition.tasks_per_edge_min (%d) exceeds tasks_per_edge_max (%d)",
+                           c->data.partition.tasks_per_edge_min,
+                           c->data.partition.tasks_per_edge_max);
+    /* The async policy applies deltas on arrival: a sync round would never be planned. */
+    if (c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC && c->aggregation.mode != MTG_CFG_AGG_ASYNC)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "scheduler.server.policy \"async\" needs aggregation.mode \"async\"");
+    return MTG_OK;
+}
+
+/* An edge id from the host name: k8s pod and node names are already valid ids. */
+static void edge_id_from_host(struct mtg_cfg *c)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "edge");
+    host[sizeof host - 1] = '\0';
+    size_t n = 0;
+    for (const char *p = host; *p && n + 1 < sizeof c->edge_id; p++) {
+        unsigned char ch = (unsigned char)*p;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ((ch == '.' || ch == '_' || ch == '-') && n > 0);
+        if (ok)
+            c->edge_id[n++] = (char)ch;
+    }
+    c->edge_id[n] = '\0';
+    if (n == 0)
+        snprintf(c->edge_id, sizeof c->edge_id, "edge");
+}
+
+int mtg_cfg_resolve(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **argv,
+                    char *const *envp, struct mtg_cfg_args *extra, struct mtg_err *err)
+{
+    struct mtg_cfg_args local;
+    if (!extra)
+        extra = &local;
+    /* Flags are parsed twice: once on a scratch copy, to learn --config and --help before
+     * the file and env layers, and once over them, so that flags win. */
+    struct mtg_cfg *scratch = malloc(sizeof *scratch);
+    if (!scratch)
+        return mtg_err_set(err, MTG_ENOMEM, "config: out of memory");
+    *scratch = *c;
+    int rc = mtg_cfg_parse_args(scratch, bin, argc, argv, extra, err);
+    free(scratch);
+    if (rc != MTG_OK)
+        return rc;
+    if (extra->help)
+        return MTG_CFG_HELP;
+    const char *path = extra->config_path;
+    if (!path) {
+        path = envp ? NULL : getenv("MTGAN_CONFIG");
+        for (char *const *e = envp; e && *e; e++)
+            if (strncmp(*e, "MTGAN_CONFIG=", 13) == 0)
+                path = *e + 13;
+        if (path && !path[0])
+            path = NULL;
+    }
+    if (path && (rc = mtg_cfg_load_file(c, path, err)) != MTG_OK)
+        return rc;
+    if ((rc = mtg_cfg_load_env(c, envp, err)) != MTG_OK)
+        return rc;
+    if ((rc = mtg_cfg_parse_args(c, bin, argc, argv, extra, err)) != MTG_OK)
+        return rc;
+    if (c->data.path[0] == '\0' && c->data.dataset == MTG_CFG_DATA_DIGITS) {
+        int n = snprintf(c->data.path, sizeof c->data.path, "%s/digits.csv.gz", c->data.dir);
+        if (n < 0 || (size_t)n >= sizeof c->data.path)
+            return mtg_err_set(err, MTG_ERANGE, "data.dir: too long to hold digits.csv.gz");
+    }
+    if (bin == MTG_CFG_BIN_EDGE && c->edge_id[0] == '\0')
+        edge_id_from_host(c);
+    return mtg_cfg_validate(c, err);
+}
+
+const struct mtg_cfg_task *mtg_cfg_find_task(const struct mtg_cfg *c, const char *id)
+{
+    for (int i = 0; i < c->n_tasks && i < MTG_CFG_MAX_TASKS; i++)
+        if (strcmp(c->tasks[i].id, id) == 0)
+            return &c->tasks[i];
+    return NULL;
+}
+
+void mtg_cfg_task_for(const struct mtg_cfg *c, const char *id, struct mtg_cfg_task *out)
+{
+    const struct mtg_cfg_task *t = mtg_cfg_find_task(c, id);
+    if (t)
+        *out = *t;
+    else
+        mtg_cfg_task_defaults(out, id);
+}
+
+void mtg_cfg_edge_at(const struct mtg_cfg *c, int i, struct mtg_cfg_edge *out)
+{
+    int n = c->n_edge_profiles;
+    if (i >= 0 && i < n) {
+        *out = c->edges[i];
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "edge-%d", i);
+    if (n > 0 && i >= 0) {
+        const struct mtg_cfg_edge *src = &c->edges[i % n];
+        out->speed_factor = src->speed_factor;
+        out->link_mbps = src->link_mbps;
+        out->link_latency_ms = src->link_latency_ms;
+    } else {
+        out->speed_factor = c->emulation.speed_factor;
+        out->link_mbps = c->emulation.link_mbps;
+        out->link_latency_ms = c->emulation.link_latency_ms;
+    }
+}
+
+/* Hidden layers of net followed by one output layer of width out_w and activation out_act. */
+static int net_to_spec(const struct mtg_cfg_net *net, int in_dim, int out_w, enum mtg_act out_act,
+                       struct mtg_mlp_spec *s, const char *what, struct mtg_err *err)
+{
+    if (net->layers.n < 0 || net->layers.n > MTG_CFG_MAX_HIDDEN)
+        return mtg_err_set(err, MTG_ERANGE, "%s.layers: %d hidden layers, at most %d", what,
+                           net->layers.n, MTG_CFG_MAX_HIDDEN);
+    s->in_dim = in_dim;
+    s->n_layers = net->layers.n + 1;
+    for (int i = 0; i < net->layers.n; i++) {
+        s->width[i] = net->layers.width[i];
+        s->act[i] = net->activation;
+    }
+    s->width[net->layers.n] = out_w;
+    s->act[net->layers.n] = out_act;
+    s->leaky_slope = (float)net->leaky_slope;
+    return MTG_OK;
+}
+
+static void net_to_opt(const struct mtg_cfg_net *net, struct mtg_adam_cfg *opt)
+{
+    opt->lr = (float)net->lr;
+    opt->beta1 = (float)net->betas[0];
+    opt->beta2 = (float)net->betas[1];
+}
+
+int mtg_cfg_task_gan(const struct mtg_cfg_task *t, int data_dim, struct mtg_gan_cfg *out,
+                     struct mtg_err *err)
+{
+    if (data_dim < 1 || data_dim > MTG_MLP_MAX_WIDTH)
+        return mtg_err_set(err, MTG_EINVAL, "task %s: data_dim %d outside [1, %d]", t->id, data_dim,
+                           MTG_MLP_MAX_WIDTH);
+    mtg_gan_cfg_default(out, data_dim);
+    int rc = net_to_spec(&t->generator, t->generator.latent_dim, data_dim,
+                         t->generator.output_activation, &out->g, "generator", err);
+    if (rc == MTG_OK)
+        rc = net_to_spec(&t->discriminator, data_dim, 1, MTG_ACT_NONE, &out->d, "discriminator", err);
+    if (rc != MTG_OK)
+        return mtg_err_wrap(err, "task %s", t->id);
+    net_to_opt(&t->generator, &out->g_opt);
+    net_to_opt(&t->discriminator, &out->d_opt);
+    if ((rc = mtg_gan_cfg_validate(out, err)) != MTG_OK)
+        return mtg_err_wrap(err, "task %s", t->id);
+    return MTG_OK;
+}
+
+int mtg_cfg_gan(const struct mtg_cfg *c, const char *task_id, int data_dim, struct mtg_gan_cfg *out,
+                struct mtg_err *err)
+{
+    struct mtg_cfg_task t;
+    mtg_cfg_task_for(c, task_id, &t);
+    int rc = mtg_cfg_task_gan(&t, data_dim, out, err);
+    if (rc != MTG_OK)
+        return rc;
+    out->batch = c->model.batch;
+    if (out->g_max_batch != 0 && out->g_max_batch < out->batch)
+        out->g_max_batch = out->batch;
+    if (c->model.width_mult > 1)
+        mtg_gan_cfg_scale_width(out, c->model.width_mult);
+    if ((rc = mtg_gan_cfg_validate(out, err)) != MTG_OK)
+        return mtg_err_wrap(err, "task %s", task_id);
+    return MTG_OK;
+}

@@ -1,0 +1,311 @@
+#include "edge/edge.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "data/dataset.h"
+#include "data/digits.h"
+#include "data/partition.h"
+#include "data/ring.h"
+#include "edge/edge_internal.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING_SAMPLES_PER_EDGE 2048
+
+double edge_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void edge_emulate(struct mtg_edge *e, double c)
+{
+    if (e->speed <= 1.0)
+        return;
+    /* Sleep in >= 2 ms chunks: nanosleep's own overhead would distort sub-ms steps. */
+    e->sleep_debt += (e->speed - 1.0) * c;
+    e->st.emulated_s += (e->speed - 1.0) * c;
+    if (e->sleep_debt < 0.002)
+        return;
+    struct timespec ts = {(time_t)e->sleep_debt, (long)((e->sleep_debt - (double)(time_t)e->sleep_debt) * 1e9)};
+    nanosleep(&ts, NULL);
+    e->sleep_debt = 0;
+}
+
+struct edge_task *edge_find_task(struct mtg_edge *e, const char *id)
+{
+    for (int i = 0; i < e->n_tasks; i++)
+        if (strcmp(e->task[i].id, id) == 0)
+            return &e->task[i];
+    return NULL;
+}
+
+static int add_task(struct mtg_edge *e, const char *id, int label, const float *rows, int n, struct mtg_err *err)
+{
+    if (e->n_tasks >= EDGE_MAX_TASKS)
+        return mtg_err_set(err, MTG_ERANGE, "edge: more than %d tasks", EDGE_MAX_TASKS);
+    struct edge_task *t = &e->task[e->n_tasks];
+    memset(t, 0, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->label = label;
+    t->pool = malloc((size_t)n * e->dim * sizeof(float));
+    if (!t->pool)
+        return mtg_err_set(err, MTG_ENOMEM, "edge: out of memory for task %s", id);
+    memcpy(t->pool, rows, (size_t)n * e->dim * sizeof(float));
+    t->pool_n = n;
+    t->have = UINT64_MAX;
+    e->n_tasks++;
+    return MTG_OK;
+}
+
+/* This edge's shard: the same seeded partition the server, the demo and every edge compute. */
+static int load_shard(struct mtg_edge *e, struct mtg_err *err)
+{
+    const struct mtg_cfg *c = e->cfg;
+    if (c->data.dataset == MTG_CFG_DATA_RING) {
+        e->dim = 2;
+        float *pts = malloc((size_t)RING_SAMPLES_PER_EDGE * 2 * sizeof(float));
+        if (!pts)
+            return mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+        struct mtg_rng r;
+        mtg_rng_seed(&r, c->seed * 1000003ULL + (uint64_t)e->shard);
+        mtg_data_ring_sample(&r, RING_SAMPLES_PER_EDGE, pts);
+        int rc = add_task(e, "ring", -1, pts, RING_SAMPLES_PER_EDGE, err);
+        free(pts);
+        return rc;
+    }
+    e->dim = 64;
+    struct mtg_dataset *all = NULL, *train = NULL, *held = NULL;
+    struct mtg_partition *p = NULL;
+    float *buf = NULL;
+    int rc = mtg_data_digits_load(c->data.path, &all, err);
+    if (rc == MTG_OK)
+        rc = mtg_data_split(all, MTG_DATA_HELDOUT_EVERY, &train, &held, err);
+    struct mtg_partition_cfg pc = {.n_edges = c->n_edges,
+                                   .tasks_min = c->data.partition.tasks_per_edge_min,
+                                   .tasks_max = c->data.partition.tasks_per_edge_max,
+                                   .seed = c->data.partition.seed};
+    if (rc == MTG_OK)
+        rc = mtg_data_partition_by_class(train, &pc, &p, err);
+    if (rc == MTG_OK && !(buf = malloc((size_t)mtg_data_n(train) * e->dim * sizeof(float))))
+        rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+    for (int j = 0; rc == MTG_OK && j < mtg_data_partition_edge_n_tasks(p, e->shard); j++) {
+        int label = mtg_data_partition_edge_task(p, e->shard, j), n;
+        int wanted = c->data.tasks.n == 0;
+        for (int k = 0; k < c->data.tasks.n; k++)
+            wanted |= c->data.tasks.id[k] == label;
+        if (!wanted)
+            continue;
+        const int *rows = mtg_data_partition_samples(p, e->shard, label, &n);
+        for (int i = 0; i < n; i++)
+            memcpy(buf + (size_t)i * e->dim, mtg_data_row(train, rows[i]), (size_t)e->dim * sizeof(float));
+        char id[32];
+        snprintf(id, sizeof id, "digit-%d", label);
+        rc = add_task(e, id, label, buf, n, err);
+    }
+    free(buf);
+    mtg_data_partition_free(p);
+    mtg_data_free(all);
+    mtg_data_free(train);
+    mtg_data_free(held);
+    return rc;
+}
+
+int mtg_edge_new(const struct mtg_cfg *cfg, int shard, struct mtg_edge **out, struct mtg_err *err)
+{
+    *out = NULL;
+    struct mtg_edge *e = calloc(1, sizeof *e);
+    if (!e || !(e->cfg = malloc(sizeof *e->cfg))) {
+        free(e);
+        return mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+    }
+    *e->cfg = *cfg;
+    e->shard = shard;
+    snprintf(e->id, sizeof e->id, "%s", cfg->edge_id[0] ? cfg->edge_id : "edge");
+    e->sgda = cfg->protocol == MTG_CFG_PROTO_SGDA;
+    e->speed = cfg->emulation.speed_factor;
+    mtg_rng_seed(&e->rng, cfg->seed * 7919ULL + (uint64_t)shard + 1);
+    int rc = load_shard(e, err);
+    if (rc != MTG_OK)
+        goto fail;
+    char token[512] = "";
+    if (cfg->token_file[0]) {
+        FILE *f = fopen(cfg->token_file, "r");
+        if (!f || !fgets(token, sizeof token, f)) {
+            if (f)
+                fclose(f);
+            rc = mtg_err_set(err, MTG_EAUTH, "edge: cannot read token file %s", cfg->token_file);
+            goto fail;
+        }
+        fclose(f);
+        token[strcspn(token, "\r\n \t")] = '\0';
+    }
+    struct mtg_client_opts co = {
+        .base_url = cfg->server_url,
+        .token = token[0] ? token : NULL,
+        .max_attempts = 8,
+        .retry_base_ms = 200,
+        .retry_max_ms = 5000,
+        .retry_unsafe = 1, /* every POST carries a round/step id the server deduplicates on */
+        .link_mbps = cfg->emulation.link_mbps,
+        .link_latency_ms = cfg->emulation.link_latency_ms,
+        .seed = cfg->seed + (uint64_t)shard,
+    };
+    rc = mtg_client_new(&co, &e->client, err);
+    if (rc != MTG_OK)
+        goto fail;
+    mtg_log(MTG_LOG_INFO, "edge", "%s: shard %d of %d holds %d tasks", e->id, shard, cfg->n_edges, e->n_tasks);
+    *out = e;
+    return MTG_OK;
+fail:
+    mtg_edge_free(e);
+    return rc;
+}
+
+int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_role role, struct mtg_err *err)
+{
+    struct mtg_cfg *nets = malloc(sizeof *nets);
+    if (!nets)
+        return mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+    *nets = *e->cfg;
+    nets->n_tasks = 0;
+    int rc = config_json ? mtg_cfg_load_string(nets, config_json, "server registration reply", err) : MTG_OK;
+    for (int i = 0; rc == MTG_OK && i < e->n_tasks; i++) {
+        struct edge_task *t = &e->task[i];
+        struct mtg_gan_cfg gc;
+        rc = mtg_cfg_gan(nets, t->id, e->dim, &gc, err);
+        if (rc != MTG_OK)
+            break;
+        e->batch = gc.batch;
+        if (t->gan && mtg_gan_get_role(t->gan) == role)
+            continue; /* re-registration after a server restart: keep local state */
+        mtg_gan_free(t->gan);
+        /* Same seed as the server uses for this task, so sgda's D starts where mtgan's does. */
+        uint64_t h = 1469598103934665603ULL;
+        for (const char *p = t->id; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        t->gan = mtg_gan_new(&gc, role, e->cfg->seed ^ h, err);
+        if (!t->gan) {
+            rc = err->code;
+            break;
+        }
+        if (role == MTG_GAN_FULL) {
+            size_t ng = mtg_mlp_param_count(mtg_gan_generator(t->gan));
+            size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(t->gan));
+            free(t->start_g), free(t->start_d), free(t->delta_g), free(t->delta_d);
+            t->start_g = malloc(ng * sizeof(float));
+            t->start_d = malloc(nd * sizeof(float));
+            t->delta_g = malloc(ng * sizeof(float));
+            t->delta_d = malloc(nd * sizeof(float));
+            if (!t->start_g || !t->start_d || !t->delta_g || !t->delta_d)
+                rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory for task %s", t->id);
+        }
+        t->have = UINT64_MAX;
+    }
+    if (rc == MTG_OK) {
+        free(e->real);
+        free(e->dfake);
+        e->real = malloc((size_t)e->batch * e->dim * sizeof(float));
+        e->dfake = malloc((size_t)e->batch * e->dim * sizeof(float));
+        if (!e->real || !e->dfake)
+            rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+    }
+    free(nets);
+    return rc;
+}
+
+/* POST /v1/edges with our tasks; builds local models from the networks the server reports. */
+static int edge_register(struct mtg_edge *e, struct mtg_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", e->id);
+    cJSON *arr = cJSON_AddArrayToObject(o, "tasks");
+    for (int i = 0; i < e->n_tasks; i++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "id", e->task[i].id);
+        cJSON_AddNumberToObject(t, "samples", e->task[i].pool_n);
+        cJSON_AddItemToArray(arr, t);
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!body)
+        return mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+    struct mtg_client_resp r;
+    int rc;
+    /* The server may still be starting (or restarting): keep trying until stopped. */
+    for (;;) {
+        rc = mtg_client_request(e->client, "POST", "/v1/edges", body, strlen(body), "application/json", NULL, &r, err);
+        if (rc != MTG_ENET && rc != MTG_EUNAVAIL)
+            break;
+        mtg_client_resp_deinit(&r);
+        if (atomic_load(e->stop)) {
+            rc = MTG_ESTOPPED;
+            break;
+        }
+        mtg_log(MTG_LOG_WARN, "edge", "%s: server unreachable (%s); retrying", e->id, err->msg);
+    }
+    free(body);
+    if (rc != MTG_OK) {
+        mtg_client_resp_deinit(&r);
+        return rc;
+    }
+    cJSON *reply = cJSON_ParseWithLength((const char *)r.body, r.len);
+    cJSON *cfg = reply ? cJSON_GetObjectItemCaseSensitive(reply, "config") : NULL;
+    char *cfg_text = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
+    cJSON *proto = reply ? cJSON_GetObjectItemCaseSensitive(reply, "protocol") : NULL;
+    if (cJSON_IsString(proto))
+        e->sgda = strcmp(proto->valuestring, "sgda") == 0;
+    rc = cfg_text ? edge_build_models(e, cfg_text, e->sgda ? MTG_GAN_D : MTG_GAN_FULL, err)
+                  : mtg_err_set(err, MTG_EFORMAT, "edge: registration reply has no config");
+    free(cfg_text);
+    cJSON_Delete(reply);
+    mtg_client_resp_deinit(&r);
+    if (rc == MTG_OK)
+        mtg_log(MTG_LOG_INFO, "edge", "%s: registered (%s, batch %d)", e->id, e->sgda ? "sgda" : "mtgan", e->batch);
+    return rc;
+}
+
+int mtg_edge_run(struct mtg_edge *e, const atomic_int *stop, struct mtg_err *err)
+{
+    e->stop = stop;
+    int rc;
+    /* A 404 for our id means the server lost us (restart without checkpoint): register again. */
+    do {
+        rc = edge_register(e, err);
+        if (rc != MTG_OK)
+            return rc == MTG_ESTOPPED ? MTG_OK : rc;
+        rc = e->sgda ? edge_run_sgda(e, err) : edge_run_fed(e, err);
+    } while (rc == MTG_ENOTFOUND && !atomic_load(stop));
+    return rc == MTG_ESTOPPED ? MTG_OK : rc;
+}
+
+void mtg_edge_stats(const struct mtg_edge *e, struct mtg_edge_stats *out)
+{
+    *out = e->st;
+    struct mtg_client_stats cs;
+    mtg_client_stats(e->client, &cs);
+    out->bytes_sent = cs.bytes_sent;
+    out->bytes_received = cs.bytes_received;
+    out->link_s = (double)cs.link_ns * 1e-9;
+}
+
+void mtg_edge_free(struct mtg_edge *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->n_tasks; i++) {
+        struct edge_task *t = &e->task[i];
+        free(t->pool);
+        mtg_gan_free(t->gan);
+        free(t->start_g), free(t->start_d), free(t->delta_g), free(t->delta_d);
+    }
+    mtg_client_free(e->client);
+    free(e->real);
+    free(e->dfake);
+    free(e->cfg);
+    free(e);
+}

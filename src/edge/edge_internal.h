@@ -1,0 +1,57 @@
+/* edge_internal.h - state shared by the edge's files (lifecycle, mtgan loop, sgda loop). */
+#ifndef MTG_EDGE_INTERNAL_H
+#define MTG_EDGE_INTERNAL_H
+
+#include "core/gan.h"
+#include "core/rng.h"
+#include "edge/client.h"
+#include "edge/edge.h"
+
+#define EDGE_MAX_TASKS 32
+
+struct edge_task {
+    char id[64];
+    int label;
+    float *pool;       /* this edge's real samples of the task [pool_n, dim] */
+    int pool_n;
+    struct mtg_gan *gan;  /* mtgan: FULL (local G and D); sgda: D only */
+    float *start_g;    /* mtgan: the globals last pulled, for deltas and 304s */
+    float *start_d;
+    float *delta_g;
+    float *delta_d;
+    uint64_t have;     /* version of start_*; UINT64_MAX = none yet */
+    float last_loss_d;
+    float last_loss_g;
+};
+
+struct mtg_edge {
+    struct mtg_cfg *cfg;
+    int shard;
+    char id[64];
+    int dim;
+    int n_tasks;
+    struct edge_task task[EDGE_MAX_TASKS];
+    struct mtg_client *client;
+    const atomic_int *stop;
+    struct mtg_rng rng;
+    float *real;       /* one real batch [batch, dim] */
+    float *dfake;      /* sgda feedback [batch, dim] */
+    int batch;
+    int sgda;
+    double speed;      /* emulation speed factor */
+    double sleep_debt; /* seconds of emulated slowness not slept yet */
+    struct mtg_edge_stats st;
+};
+
+/* edge.c */
+double edge_thread_cpu_s(void);
+/* Emulates a device `speed` times slower after c seconds of compute (DESIGN §10). */
+void edge_emulate(struct mtg_edge *e, double c);
+struct edge_task *edge_find_task(struct mtg_edge *e, const char *id);
+int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_role role, struct mtg_err *err);
+
+/* edge_fed.c / edge_sgda.c */
+int edge_run_fed(struct mtg_edge *e, struct mtg_err *err);
+int edge_run_sgda(struct mtg_edge *e, struct mtg_err *err);
+
+#endif

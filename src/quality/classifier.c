@@ -1,0 +1,298 @@
+#include "quality/classifier.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/loss.h"
+#include "core/nn.h"
+#include "core/optim.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "data/batch.h"
+#include "data/dataset.h"
+#include "wire/blob.h"
+
+/* Rows per forward when predicting: large enough that sgemm runs near peak. */
+#define PREDICT_BATCH 256
+/* The key is stored as 4 floats of 16 bits each: exact in float32. */
+#define KEY_PARTS 4
+
+void mtg_quality_cfg_default(struct mtg_quality_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->hidden1 = 256;
+    cfg->hidden2 = 128;
+    cfg->epochs = 30;
+    cfg->batch = 64;
+    cfg->lr = 1e-3f;
+    cfg->seed = 1;
+}
+
+int mtg_quality_cfg_validate(const struct mtg_quality_cfg *cfg, struct mtg_err *err)
+{
+    if (cfg->hidden1 < 1 || cfg->hidden1 > 4096 || cfg->hidden2 < 1 || cfg->hidden2 > 4096)
+        return mtg_err_set(err, MTG_EINVAL, "quality: hidden widths %d, %d outside [1, 4096]",
+                           cfg->hidden1, cfg->hidden2);
+    if (cfg->epochs < 1 || cfg->epochs > 100000)
+        return mtg_err_set(err, MTG_EINVAL, "quality: epochs %d outside [1, 100000]", cfg->epochs);
+    if (cfg->batch < 1 || cfg->batch > 65536)
+        return mtg_err_set(err, MTG_EINVAL, "quality: batch %d outside [1, 65536]", cfg->batch);
+    if (!(cfg->lr > 0.0f && cfg->lr < 1.0f))
+        return mtg_err_set(err, MTG_EINVAL, "quality: lr %g outside (0, 1)", (double)cfg->lr);
+    return MTG_OK;
+}
+
+static void classifier_spec(const struct mtg_quality_cfg *cfg, int in_dim, int n_classes,
+                            struct mtg_mlp_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->in_dim = in_dim;
+    s->n_layers = 3;
+    s->width[0] = cfg->hidden1;
+    s->width[1] = cfg->hidden2;
+    s->width[2] = n_classes;
+    s->act[0] = MTG_ACT_RELU;
+    s->act[1] = MTG_ACT_RELU;
+    s->act[2] = MTG_ACT_NONE;
+    s->leaky_slope = 0.2f;
+}
+
+static int new_classifier(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
+                          struct mtg_mlp **out, struct mtg_err *err)
+{
+    int rc = mtg_quality_cfg_validate(cfg, err);
+    if (rc != MTG_OK)
+        return rc;
+    struct mtg_mlp_spec spec;
+    classifier_spec(cfg, mtg_data_dim(train), mtg_data_n_classes(train), &spec);
+    int max_batch = cfg->batch > PREDICT_BATCH ? cfg->batch : PREDICT_BATCH;
+    *out = mtg_mlp_new(&spec, max_batch, err);
+    return *out ? MTG_OK : err ? err->code : MTG_ENOMEM;
+}
+
+int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
+                                 struct mtg_mlp **out, struct mtg_err *err)
+{
+    int rc;
+    struct mtg_mlp *m = NULL;
+    struct mtg_adam *opt = NULL;
+    struct mtg_data_epoch *ep = NULL;
+    float *xb = NULL, *dlogits = NULL;
+    int *idx = NULL, *yb = NULL;
+    if (!train || !cfg || !out)
+        return mtg_err_set(err, MTG_EINVAL, "quality: NULL argument");
+    *out = NULL;
+    if (mtg_data_n(train) < 1)
+        return mtg_err_set(err, MTG_EINVAL, "quality: empty train set");
+    rc = new_classifier(train, cfg, &m, err);
+    if (rc != MTG_OK)
+        return rc;
+    /* Separate streams for init and batch order: changing epochs keeps the init. */
+    struct mtg_rng root, init_rng;
+    mtg_rng_seed(&root, cfg->seed);
+    mtg_rng_fork(&root, 1, &init_rng);
+    mtg_mlp_init_params(m, &init_rng);
+
+    /* Classification, not a GAN: Adam's usual betas, not DESIGN §4's 0.5. */
+    struct mtg_adam_cfg acfg = {.lr = cfg->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    opt = mtg_adam_new(mtg_mlp_param_count(m), &acfg, err);
+    if (!opt) {
+        rc = err ? err->code : MTG_ENOMEM;
+        goto fail;
+    }
+    int n = mtg_data_n(train), dim = mtg_data_dim(train), classes = mtg_data_n_classes(train);
+    rc = mtg_data_epoch_new(n, mtg_rng_u64(&root), &ep, err);
+    if (rc != MTG_OK)
+        goto fail;
+    int batch = cfg->batch < n ? cfg->batch : n;
+    xb = malloc((size_t)batch * (size_t)dim * sizeof *xb);
+    dlogits = malloc((size_t)batch * (size_t)classes * sizeof *dlogits);
+    idx = malloc((size_t)batch * sizeof *idx);
+    yb = malloc((size_t)batch * sizeof *yb);
+    if (!xb || !dlogits || !idx || !yb) {
+        rc = mtg_err_set(err, MTG_ENOMEM, "quality: out of memory for training buffers");
+        goto fail;
+    }
+    const int *labels = mtg_data_labels(train);
+    /* ceil(n / batch) steps per epoch: every sample seen once per epoch on average. */
+    long steps = (long)cfg->epochs * ((n + batch - 1) / batch);
+    for (long s = 0; s < steps; s++) {
+        mtg_data_epoch_next(ep, batch, idx);
+        mtg_data_gather(mtg_data_x(train), dim, idx, batch, xb);
+        for (int i = 0; i < batch; i++)
+            yb[i] = labels[idx[i]];
+        const float *logits = mtg_mlp_forward(m, xb, batch);
+        mtg_loss_softmax_xent(logits, yb, batch, classes, dlogits);
+        mtg_mlp_zero_grad(m);
+        mtg_mlp_backward(m, dlogits, batch, MTG_MLP_PARAM_GRAD);
+        mtg_adam_step(opt, mtg_mlp_params(m), mtg_mlp_grads(m));
+    }
+    *out = m;
+    m = NULL;
+    rc = MTG_OK;
+fail:
+    mtg_mlp_free(m);
+    mtg_adam_free(opt);
+    mtg_data_epoch_free(ep);
+    free(xb);
+    free(dlogits);
+    free(idx);
+    free(yb);
+    return rc;
+}
+
+double mtg_quality_classifier_accuracy(struct mtg_mlp *clf, const struct mtg_dataset *ds)
+{
+    int n = mtg_data_n(ds), dim = mtg_data_dim(ds), classes = mtg_mlp_out_dim(clf);
+    int chunk = mtg_mlp_max_batch(clf);
+    const int *labels = mtg_data_labels(ds);
+    if (n == 0)
+        return 0.0;
+    long correct = 0;
+    for (int r = 0; r < n; r += chunk) {
+        int b = n - r < chunk ? n - r : chunk;
+        const float *y = mtg_mlp_forward(clf, mtg_data_x(ds) + (size_t)r * (size_t)dim, b);
+        for (int i = 0; i < b; i++) {
+            const float *row = y + (size_t)i * (size_t)classes;
+            int best = 0;
+            for (int c = 1; c < classes; c++)
+                if (row[c] > row[best])
+                    best = c;
+            correct += best == labels[r + i];
+        }
+    }
+    return (double)correct / (double)n;
+}
+
+/* FNV-1a, 64-bit (Fowler, Noll, Vo): cheap and good enough to detect a stale cache. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t mtg_quality_classifier_key(const struct mtg_dataset *train,
+                                    const struct mtg_quality_cfg *cfg)
+{
+    /* Hash field by field: struct padding bytes are indeterminate. */
+    int32_t ints[7] = {1 /* key format */, cfg->hidden1, cfg->hidden2, cfg->epochs, cfg->batch,
+                       mtg_data_n(train), mtg_data_dim(train)};
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv1a(h, ints, sizeof ints);
+    h = fnv1a(h, &cfg->lr, sizeof cfg->lr);
+    h = fnv1a(h, &cfg->seed, sizeof cfg->seed);
+    h = fnv1a(h, mtg_data_x(train),
+              (size_t)mtg_data_n(train) * (size_t)mtg_data_dim(train) * sizeof(float));
+    h = fnv1a(h, mtg_data_labels(train), (size_t)mtg_data_n(train) * sizeof(int));
+    return h;
+}
+
+int mtg_quality_classifier_save(const struct mtg_mlp *clf, uint64_t key, const char *path,
+                                struct mtg_err *err)
+{
+    int rc;
+    struct mtg_blob *b = mtg_blob_new(err);
+    if (!b)
+        return err ? err->code : MTG_ENOMEM;
+    float parts[KEY_PARTS];
+    for (int i = 0; i < KEY_PARTS; i++)
+        parts[i] = (float)((key >> (16 * i)) & 0xffffu);
+    uint32_t kdim = KEY_PARTS;
+    rc = mtg_blob_add(b, "clf.key", 1, &kdim, parts, MTG_DTYPE_F32, err);
+    for (int i = 0; rc == MTG_OK && i < mtg_mlp_n_layers(clf); i++) {
+        struct mtg_mlp_layer l;
+        mtg_mlp_get_layer(clf, i, &l);
+        char name[32];
+        uint32_t wd[2] = {(uint32_t)l.in, (uint32_t)l.out}, bd = (uint32_t)l.out;
+        snprintf(name, sizeof name, "clf.%d.w", i);
+        rc = mtg_blob_add_ref(b, name, 2, wd, l.w, MTG_DTYPE_F32, err);
+        if (rc != MTG_OK)
+            break;
+        snprintf(name, sizeof name, "clf.%d.b", i);
+        rc = mtg_blob_add_ref(b, name, 1, &bd, l.b, MTG_DTYPE_F32, err);
+    }
+    if (rc == MTG_OK)
+        rc = mtg_blob_write_file(b, path, 0, err);
+    mtg_blob_free(b);
+    return rc;
+}
+
+int mtg_quality_classifier_load(struct mtg_mlp *clf, uint64_t key, const char *path,
+                                struct mtg_err *err)
+{
+    struct mtg_blob *b = NULL;
+    int rc = mtg_blob_read_file(path, NULL, &b, err);
+    if (rc != MTG_OK)
+        return rc;
+    const struct mtg_blob_tensor *k = mtg_blob_find(b, "clf.key");
+    if (!k || k->rank != 1 || k->n != KEY_PARTS) {
+        rc = mtg_err_set(err, MTG_EFORMAT, "%s: no classifier key tensor", path);
+        goto done;
+    }
+    uint64_t stored = 0;
+    for (int i = 0; i < KEY_PARTS; i++)
+        stored |= (uint64_t)k->data[i] << (16 * i);
+    if (stored != key) {
+        rc = mtg_err_set(err, MTG_ECONFLICT, "%s: cached for other data or settings", path);
+        goto done;
+    }
+    for (int i = 0; i < mtg_mlp_n_layers(clf); i++) {
+        struct mtg_mlp_layer l;
+        mtg_mlp_get_layer(clf, i, &l);
+        char wn[32], bn[32];
+        snprintf(wn, sizeof wn, "clf.%d.w", i);
+        snprintf(bn, sizeof bn, "clf.%d.b", i);
+        const struct mtg_blob_tensor *w = mtg_blob_find(b, wn), *bias = mtg_blob_find(b, bn);
+        if (!w || w->rank != 2 || w->dims[0] != (uint32_t)l.in || w->dims[1] != (uint32_t)l.out ||
+            !bias || bias->rank != 1 || bias->dims[0] != (uint32_t)l.out) {
+            rc = mtg_err_set(err, MTG_EFORMAT, "%s: tensor %s or %s missing or not [%d, %d] / [%d]",
+                             path, wn, bn, l.in, l.out, l.out);
+            goto done;
+        }
+        memcpy(l.w, w->data, w->n * sizeof(float));
+        memcpy(l.b, bias->data, bias->n * sizeof(float));
+    }
+    rc = mtg_blob_check_finite(b, err);
+done:
+    mtg_blob_free(b);
+    return rc;
+}
+
+int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_dataset *train,
+                                         const struct mtg_quality_cfg *cfg, struct mtg_mlp **out,
+                                         struct mtg_err *err)
+{
+    if (!train || !cfg || !out)
+        return mtg_err_set(err, MTG_EINVAL, "quality: NULL argument");
+    *out = NULL;
+    if (!path)
+        return mtg_quality_classifier_train(train, cfg, out, err);
+    uint64_t key = mtg_quality_classifier_key(train, cfg);
+    struct mtg_mlp *m = NULL;
+    int rc = new_classifier(train, cfg, &m, err);
+    if (rc != MTG_OK)
+        return rc;
+    struct mtg_err lerr = {0};
+    rc = mtg_quality_classifier_load(m, key, path, &lerr);
+    if (rc == MTG_OK) {
+        *out = m;
+        return MTG_OK;
+    }
+    mtg_mlp_free(m);
+    /* A cache is only ever a shortcut: whatever is wrong with it, train afresh. */
+    mtg_log(rc == MTG_ENOTFOUND ? MTG_LOG_INFO : MTG_LOG_WARN, "quality",
+            "classifier cache not used (%s); training", lerr.msg);
+    rc = mtg_quality_classifier_train(train, cfg, out, err);
+    if (rc != MTG_OK)
+        return rc;
+    struct mtg_err serr = {0};
+    if (mtg_quality_classifier_save(*out, key, path, &serr) != MTG_OK)
+        mtg_log(MTG_LOG_WARN, "quality", "classifier cache not written: %s", serr.msg);
+    return MTG_OK;
+}

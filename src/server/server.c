@@ -1,0 +1,478 @@
+#include "server/server.h"
+#include <cJSON.h>
+#include "core/log.h"
+#include "core/status.h"
+#include "quality/quality.h"
+#include "server/server_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EVAL_SAMPLES 500
+#define EVAL_MIN_INTERVAL_MS 300
+#define LOOP_SLEEP_MS 5
+
+int64_t mtg_srv_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int srv_n_tasks(const struct mtg_srv *s)
+{
+    return s->sgda ? mtg_sgda_n_tasks(s->sgda_state) : mtg_fed_n_tasks(s->fed);
+}
+
+int srv_find_task(const struct mtg_srv *s, const char *id)
+{
+    int t = s->sgda ? mtg_sgda_find_task(s->sgda_state, id) : mtg_fed_find_task(s->fed, id);
+    return (t >= 0 && s->deleted[t]) ? -1 : t;
+}
+
+const char *srv_task_id(const struct mtg_srv *s, int t)
+{
+    if (s->sgda) {
+        struct mtg_sgda_task_info ti;
+        mtg_sgda_task_info(s->sgda_state, t, &ti);
+        return ti.id;
+    }
+    struct mtg_fed_task_info fi;
+    mtg_fed_task_info(s->fed, t, &fi);
+    return fi.id;
+}
+
+uint64_t srv_task_version(const struct mtg_srv *s, int t)
+{
+    if (s->sgda) {
+        struct mtg_sgda_task_info ti;
+        mtg_sgda_task_info(s->sgda_state, t, &ti);
+        return ti.steps;
+    }
+    struct mtg_fed_task_info fi;
+    mtg_fed_task_info(s->fed, t, &fi);
+    return fi.version;
+}
+
+uint64_t srv_task_steps(const struct mtg_srv *s, int t)
+{
+    if (s->sgda)
+        return srv_task_version(s, t);
+    struct mtg_fed_task_info fi;
+    mtg_fed_task_info(s->fed, t, &fi);
+    return fi.steps;
+}
+
+const struct mtg_gan_cfg *srv_task_cfg(const struct mtg_srv *s, int t)
+{
+    if (s->sgda) {
+        struct mtg_sgda_task_info ti;
+        mtg_sgda_task_info(s->sgda_state, t, &ti);
+        return ti.cfg;
+    }
+    struct mtg_fed_task_info fi;
+    mtg_fed_task_info(s->fed, t, &fi);
+    return fi.cfg;
+}
+
+const float *srv_task_g(struct mtg_srv *s, int t, size_t *n)
+{
+    if (s->sgda) {
+        struct mtg_mlp *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
+        *n = mtg_mlp_param_count(g);
+        return mtg_mlp_params(g);
+    }
+    return mtg_fed_task_g(s->fed, t, n);
+}
+
+void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap)
+{
+    if (s->sgda)
+        mtg_sgda_set_task_quality(s->sgda_state, t, active, gap);
+    else
+        mtg_fed_set_task_quality(s->fed, t, active, gap);
+}
+
+int srv_task_label(const struct mtg_srv *s, int t)
+{
+    const char *id = srv_task_id(s, t);
+    if (strncmp(id, "digit-", 6) != 0)
+        return -1;
+    char *end;
+    long k = strtol(id + 6, &end, 10);
+    return (*end == '\0' && end != id + 6 && k >= 0 && k < 10) ? (int)k : -1;
+}
+
+static uint64_t id_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: a stable per-task seed offset */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err)
+{
+    /* Record the task's networks first: edges build theirs from this same config. */
+    if (!mtg_cfg_find_task(s->cfg, tc->id)) {
+        if (s->cfg->n_tasks >= MTG_CFG_MAX_TASKS)
+            return mtg_err_set(err, MTG_ERANGE, "task limit %d reached", MTG_CFG_MAX_TASKS);
+        s->cfg->tasks[s->cfg->n_tasks++] = *tc;
+    }
+    struct mtg_gan_cfg gc;
+    int rc = mtg_cfg_gan(s->cfg, tc->id, s->data_dim, &gc, err);
+    if (rc != MTG_OK)
+        return rc;
+    uint64_t seed = s->cfg->seed ^ id_hash(tc->id);
+    int t = s->sgda ? mtg_sgda_add_task(s->sgda_state, tc->id, &gc, seed, err)
+                    : mtg_fed_add_task(s->fed, tc->id, &gc, seed, err);
+    if (t < 0)
+        return t;
+    memset(&s->q[t], 0, sizeof s->q[t]);
+    s->q[t].reached_s = -1;
+    return t;
+}
+
+static int create_configured_tasks(struct mtg_srv *s, struct mtg_err *err)
+{
+    struct mtg_cfg_task tc;
+    if (s->cfg->data.dataset == MTG_CFG_DATA_RING) {
+        mtg_cfg_task_for(s->cfg, "ring", &tc);
+        return srv_add_task(s, &tc, err) < 0 ? err->code : MTG_OK;
+    }
+    int n = s->cfg->data.tasks.n ? s->cfg->data.tasks.n : 10;
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "digit-%d", s->cfg->data.tasks.n ? s->cfg->data.tasks.id[i] : i);
+        mtg_cfg_task_for(s->cfg, id, &tc);
+        if (srv_add_task(s, &tc, err) < 0)
+            return err->code;
+    }
+    return MTG_OK;
+}
+
+static int make_protocol(struct mtg_srv *s, struct mtg_err *err)
+{
+    const struct mtg_cfg *c = s->cfg;
+    static const char *const policy_names[] = {"fixed", "profiled", "fixed"};
+    struct mtg_sched_params sp = {
+        .local_steps = c->scheduler.server.local_steps,
+        .round_deadline_ms = c->scheduler.server.round_deadline_ms,
+        .priority = c->scheduler.server.priority,
+        .min_steps = 1,
+    };
+    s->sched = mtg_sched_new(policy_names[c->scheduler.server.policy], &sp, err);
+    if (!s->sched)
+        return err->code;
+    if (s->sgda) {
+        struct mtg_sgda_opts o = {.step_deadline_ms = c->scheduler.server.round_deadline_ms,
+                                  .edge_expiry_ms = c->limits.edge_expiry_ms};
+        s->sgda_state = mtg_sgda_new(&o, err);
+        return s->sgda_state ? MTG_OK : err->code;
+    }
+    struct mtg_fed_opts o = {
+        .round_deadline_ms = c->scheduler.server.round_deadline_ms,
+        .async = c->aggregation.mode == MTG_CFG_AGG_ASYNC || c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC,
+        .staleness_bound = c->scheduler.server.staleness_bound,
+        .server_lr = 1.0f,
+        .edge_expiry_ms = c->limits.edge_expiry_ms,
+        .max_delta_norm = 1e4f,
+    };
+    s->fed = mtg_fed_new(&o, s->sched, err);
+    return s->fed ? MTG_OK : err->code;
+}
+
+static int load_reference(struct mtg_srv *s, struct mtg_err *err);
+
+int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err *err)
+{
+    *out = NULL;
+    struct mtg_srv *s = calloc(1, sizeof *s);
+    if (!s)
+        return mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
+    s->cfg = malloc(sizeof *s->cfg);
+    if (!s->cfg) {
+        free(s);
+        return mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
+    }
+    *s->cfg = *cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    s->sgda = cfg->protocol == MTG_CFG_PROTO_SGDA;
+    s->data_dim = cfg->data.dataset == MTG_CFG_DATA_RING ? 2 : 64;
+    s->start_ms = mtg_srv_now_ms();
+    int rc = make_protocol(s, err);
+    if (rc != MTG_OK)
+        goto fail;
+    int loaded = 0;
+    if (cfg->state_dir[0]) {
+        if (mkdir(cfg->state_dir, 0750) != 0 && errno != EEXIST) {
+            rc = mtg_err_set(err, MTG_EIO, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+            goto fail;
+        }
+        rc = srv_ckpt_load(s, &loaded, err);
+        if (rc != MTG_OK)
+            goto fail;
+    }
+    if (!loaded && (rc = create_configured_tasks(s, err)) != MTG_OK)
+        goto fail;
+    if (cfg->train.reference[0] && (rc = load_reference(s, err)) != MTG_OK)
+        goto fail;
+    if (cfg->train.eval_every > 0 && cfg->data.dataset == MTG_CFG_DATA_DIGITS) {
+        char cache[MTG_CFG_PATH_MAX + 32] = "";
+        if (cfg->state_dir[0])
+            snprintf(cache, sizeof cache, "%s/classifier.blob", cfg->state_dir);
+        rc = mtg_quality_new_digits(cfg->data.path, cache[0] ? cache : NULL, NULL, &s->quality, err);
+        if (rc != MTG_OK) {
+            mtg_err_wrap(err, "quality classifier");
+            goto fail;
+        }
+    }
+    size_t n_routes;
+    const struct mtg_http_route *routes = srv_routes(s, &n_routes);
+    struct mtg_http_config hc = {
+        .bind = cfg->bind[0] ? cfg->bind : "127.0.0.1",
+        .port = (unsigned)cfg->port,
+        .max_connections = 512,
+        .timeout_s = 60,
+        .token_file = cfg->token_file[0] ? cfg->token_file : NULL,
+    };
+    rc = mtg_http_server_new(&hc, routes, n_routes, &s->http, err);
+    if (rc != MTG_OK)
+        goto fail;
+    mtg_log(MTG_LOG_INFO, "server", "listening on %s:%u protocol=%s tasks=%d resumed=%d", hc.bind,
+            mtg_http_server_port(s->http), s->sgda ? "sgda" : "mtgan", srv_n_tasks(s), loaded);
+    *out = s;
+    return MTG_OK;
+fail:
+    mtg_srv_free(s);
+    return rc;
+}
+
+unsigned mtg_srv_port(const struct mtg_srv *s) { return mtg_http_server_port(s->http); }
+
+/* Quality target (DESIGN §11): fidelity, plus FD and recall against the centralised reference when known. */
+static int reached_target(const struct mtg_srv *s, int t, const struct srv_quality *q)
+{
+    if (q->fidelity < s->cfg->train.target_fidelity)
+        return 0;
+    if (s->ref_fd[t] > 0 && q->fd > s->cfg->train.target_fd_ratio * s->ref_fd[t])
+        return 0;
+    if (s->ref_recall[t] > 0 && q->recall < s->cfg->train.target_recall_ratio * s->ref_recall[t])
+        return 0;
+    return 1;
+}
+
+/* Reads fd_ref / recall_ref per task from a train-local --json summary. */
+static int load_reference(struct mtg_srv *s, struct mtg_err *err)
+{
+    const char *path = s->cfg->train.reference;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mtg_err_set(err, MTG_ENOTFOUND, "train.reference %s: %s", path, strerror(errno));
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    cJSON *o = buf ? cJSON_ParseWithLength(buf, n) : NULL;
+    free(buf);
+    cJSON *tasks = o ? cJSON_GetObjectItemCaseSensitive(o, "tasks") : NULL;
+    if (!cJSON_IsObject(tasks)) {
+        cJSON_Delete(o);
+        return mtg_err_set(err, MTG_EFORMAT, "train.reference %s: not a train-local --json summary", path);
+    }
+    int found = 0;
+    for (int t = 0; t < srv_n_tasks(s); t++) {
+        cJSON *tj = cJSON_GetObjectItemCaseSensitive(tasks, srv_task_id(s, t));
+        cJSON *fd = tj ? cJSON_GetObjectItemCaseSensitive(tj, "fd_ref") : NULL;
+        cJSON *rc = tj ? cJSON_GetObjectItemCaseSensitive(tj, "recall_ref") : NULL;
+        if (cJSON_IsNumber(fd) && fd->valuedouble > 0) {
+            s->ref_fd[t] = fd->valuedouble;
+            s->ref_recall[t] = cJSON_IsNumber(rc) ? rc->valuedouble : 0;
+            found++;
+        }
+    }
+    cJSON_Delete(o);
+    mtg_log(MTG_LOG_INFO, "server", "quality reference %s: %d of %d tasks", path, found, srv_n_tasks(s));
+    return MTG_OK;
+}
+
+static void evaluate(struct mtg_srv *s, int64_t now)
+{
+    int n = srv_n_tasks(s);
+    for (int t = 0; t < n; t++) {
+        pthread_mutex_lock(&s->mu);
+        int label = srv_task_label(s, t);
+        uint64_t version = srv_task_version(s, t);
+        int skip = s->deleted[t] || label < 0 || version == s->q[t].version || !s->quality;
+        struct mtg_gan_cfg gc = *srv_task_cfg(s, t);
+        size_t np = 0;
+        const float *g = skip ? NULL : srv_task_g(s, t, &np);
+        float *copy = g ? malloc(np * sizeof(float)) : NULL;
+        if (copy)
+            memcpy(copy, g, np * sizeof(float));
+        pthread_mutex_unlock(&s->mu);
+        if (!copy)
+            continue;
+        /* Evaluate outside the lock so training never waits for it. */
+        struct mtg_err err = {0};
+        gc.g_max_batch = 250;
+        struct mtg_gan *eg = mtg_gan_new(&gc, MTG_GAN_G, 0, &err);
+        float *x = malloc((size_t)EVAL_SAMPLES * s->data_dim * sizeof(float));
+        struct mtg_quality_task r;
+        int rc = MTG_ENOMEM;
+        if (eg && x) {
+            memcpy(mtg_mlp_params(mtg_gan_generator(eg)), copy, np * sizeof(float));
+            mtg_gan_sample(eg, x, EVAL_SAMPLES, 12345);
+            rc = mtg_quality_eval_task(s->quality, label, x, EVAL_SAMPLES, &r, &err);
+        }
+        mtg_gan_free(eg);
+        free(x);
+        free(copy);
+        if (rc != MTG_OK)
+            continue;
+        pthread_mutex_lock(&s->mu);
+        struct srv_quality *q = &s->q[t];
+        q->evaluated = 1;
+        q->version = version;
+        q->fidelity = r.fidelity;
+        q->fd = r.fd;
+        q->precision = r.precision;
+        q->recall = r.recall;
+        int at_target = reached_target(s, t, q);
+        if (at_target && q->reached_s < 0) {
+            q->reached_s = (double)(now - s->start_ms) / 1000.0;
+            mtg_log(MTG_LOG_INFO, "server", "task %s reached target at %.1f s (fidelity %.3f fd %.2f)",
+                    srv_task_id(s, t), q->reached_s, q->fidelity, q->fd);
+        }
+        int budget = s->cfg->train.max_steps > 0 && srv_task_steps(s, t) >= (uint64_t)s->cfg->train.max_steps;
+        double gap = 1.0 - q->fidelity / (s->cfg->train.target_fidelity > 0 ? s->cfg->train.target_fidelity : 1);
+        srv_set_task_quality(s, t, !(q->reached_s >= 0 || budget), gap);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static int all_done(struct mtg_srv *s)
+{
+    int n = srv_n_tasks(s), live = 0;
+    for (int t = 0; t < n; t++) {
+        if (s->deleted[t])
+            continue;
+        live++;
+        int budget = s->cfg->train.max_steps > 0 && srv_task_steps(s, t) >= (uint64_t)s->cfg->train.max_steps;
+        if (budget && s->q[t].reached_s < 0)
+            srv_set_task_quality(s, t, 0, 1.0);
+        if (!(s->q[t].reached_s >= 0 || budget))
+            return 0;
+    }
+    return live > 0;
+}
+
+int mtg_srv_run(struct mtg_srv *s, const atomic_int *stop, int exit_when_done, struct mtg_err *err)
+{
+    int64_t last_eval = 0;
+    const int ckpt_every = s->cfg->checkpoint_every;
+    while (!atomic_load(stop) && !atomic_load(&s->stopping)) {
+        int64_t now = mtg_srv_now_ms();
+        pthread_mutex_lock(&s->mu);
+        int changed = s->sgda ? mtg_sgda_tick(s->sgda_state, now) : mtg_fed_tick(s->fed, now);
+        uint64_t round = s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed);
+        int was_done = s->done;
+        s->done = all_done(s);
+        if (s->cfg->train.max_wall_s > 0 && (now - s->start_ms) > s->cfg->train.max_wall_s * 1000)
+            s->done = 1;
+        if (changed || s->done != was_done)
+            pthread_cond_broadcast(&s->changed);
+        int done = s->done;
+        pthread_mutex_unlock(&s->mu);
+        if (s->quality && now - last_eval >= EVAL_MIN_INTERVAL_MS) {
+            evaluate(s, now);
+            last_eval = now;
+        }
+        if (s->cfg->state_dir[0] && ckpt_every > 0 && round >= s->last_ckpt_round + (uint64_t)ckpt_every) {
+            if (srv_ckpt_save(s, err) != MTG_OK)
+                mtg_log(MTG_LOG_ERROR, "server", "checkpoint failed: %s", err->msg);
+            s->last_ckpt_round = round;
+        }
+        if (done && exit_when_done)
+            break;
+        struct timespec ts = {0, LOOP_SLEEP_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return MTG_OK;
+}
+
+void mtg_srv_status(struct mtg_srv *s, struct mtg_srv_status *st, struct mtg_srv_task_status *tasks, int max)
+{
+    struct mtg_http_stats hs;
+    mtg_http_server_stats(s->http, &hs);
+    pthread_mutex_lock(&s->mu);
+    memset(st, 0, sizeof *st);
+    st->protocol = s->sgda;
+    st->round = s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed);
+    st->n_tasks = srv_n_tasks(s);
+    st->edges_alive = s->sgda ? mtg_sgda_n_alive(s->sgda_state) : mtg_fed_n_alive(s->fed);
+    st->done = s->done;
+    st->elapsed_s = (double)(mtg_srv_now_ms() - s->start_ms) / 1000.0;
+    st->bytes_in = hs.bytes_in;
+    st->bytes_out = hs.bytes_out;
+    st->updates_accepted = s->sgda ? mtg_sgda_feedback_accepted(s->sgda_state) : mtg_fed_updates_accepted(s->fed);
+    st->updates_rejected = s->sgda ? mtg_sgda_feedback_rejected(s->sgda_state) : mtg_fed_updates_rejected(s->fed);
+    st->model_bytes = s->sgda ? mtg_sgda_bytes(s->sgda_state) : mtg_fed_bytes(s->fed);
+    for (int t = 0; tasks && t < st->n_tasks && t < max; t++) {
+        struct mtg_srv_task_status *o = &tasks[t];
+        memset(o, 0, sizeof *o);
+        snprintf(o->id, sizeof o->id, "%s", srv_task_id(s, t));
+        o->version = srv_task_version(s, t);
+        o->steps = srv_task_steps(s, t);
+        o->evaluated = s->q[t].evaluated;
+        o->fidelity = s->q[t].fidelity;
+        o->fd = s->q[t].fd;
+        o->precision = s->q[t].precision;
+        o->recall = s->q[t].recall;
+        o->reached_s = s->q[t].reached_s;
+        if (s->sgda) {
+            struct mtg_sgda_task_info ti;
+            mtg_sgda_task_info(s->sgda_state, t, &ti);
+            o->active = ti.active;
+            o->loss_d = ti.loss_d;
+            o->loss_g = ti.loss_g;
+        } else {
+            struct mtg_fed_task_info fi;
+            mtg_fed_task_info(s->fed, t, &fi);
+            o->active = fi.active;
+            o->loss_d = fi.loss_d;
+            o->loss_g = fi.loss_g;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int mtg_srv_checkpoint(struct mtg_srv *s, struct mtg_err *err) { return srv_ckpt_save(s, err); }
+
+void mtg_srv_free(struct mtg_srv *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, 1);
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->mu);
+    mtg_http_server_free(s->http);
+    if (s->cfg && s->cfg->state_dir[0] && (s->fed || s->sgda_state)) {
+        struct mtg_err err = {0};
+        if (srv_ckpt_save(s, &err) != MTG_OK)
+            mtg_log(MTG_LOG_ERROR, "server", "final checkpoint failed: %s", err.msg);
+    }
+    mtg_quality_free(s->quality);
+    mtg_fed_free(s->fed);
+    mtg_sgda_free(s->sgda_state);
+    mtg_sched_free(s->sched);
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->mu);
+    free(s->cfg);
+    free(s);
+}

@@ -1,0 +1,100 @@
+/*
+ * server_internal.h - state shared by the server's files (lifecycle,
+ * routes, checkpoints, metrics). Everything in struct mtg_srv below `mu`
+ * is guarded by it; handlers lock, call into proto/, unlock.
+ */
+#ifndef MTG_SERVER_INTERNAL_H
+#define MTG_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config/config.h"
+#include "proto/fed.h"
+#include "proto/sgda.h"
+#include "sched/sched.h"
+#include "server/http.h"
+#include "server/server.h"
+#include "wire/blob.h"
+
+struct mtg_quality;
+
+#define SRV_MAX_TASKS MTG_SCHED_MAX_TASKS
+
+struct srv_quality {
+    int evaluated;
+    uint64_t version;   /* model version last evaluated */
+    double fidelity;
+    double fd;
+    double precision;
+    double recall;
+    double reached_s;
+};
+
+struct mtg_srv {
+    struct mtg_cfg *cfg;             /* owned copy; tasks[] grows with PUT /v1/tasks */
+    int sgda;                        /* protocol */
+    int data_dim;
+    struct mtg_http_server *http;
+    struct mtg_quality *quality;     /* NULL when evaluation is off */
+    double ref_fd[SRV_MAX_TASKS];    /* centralised FD per task from train-local, 0 = unknown */
+    double ref_recall[SRV_MAX_TASKS];
+    int64_t start_ms;
+    atomic_int stopping;
+
+    pthread_mutex_t mu;
+    pthread_cond_t changed;          /* broadcast on every state change long-polls wait for */
+    struct mtg_sched *sched;
+    struct mtg_fed *fed;
+    struct mtg_sgda *sgda_state;
+    struct srv_quality q[SRV_MAX_TASKS];
+    int deleted[SRV_MAX_TASKS];
+    int done;
+    uint64_t last_ckpt_round;
+    uint64_t ckpt_gen;
+    struct mtg_http_route routes[32]; /* ctx = this server */
+};
+
+/* Shared by the route files. */
+struct cJSON;
+int srv_blob_reply(struct mtg_http_resp *resp, struct mtg_blob *b, unsigned flags, const char *etag);
+int srv_decode_body(struct mtg_srv *s, const struct mtg_http_req *req, struct mtg_blob **out,
+                    struct mtg_http_resp *resp);
+int srv_query_double(const struct mtg_http_req *req, const char *name, double lo, double hi, double def,
+                     double *out, struct mtg_http_resp *resp);
+struct cJSON *srv_task_json(struct mtg_srv *s, int t);
+
+int64_t mtg_srv_now_ms(void);
+
+/* Protocol-neutral views (call with mu held). */
+int srv_n_tasks(const struct mtg_srv *s);
+int srv_find_task(const struct mtg_srv *s, const char *id);
+const char *srv_task_id(const struct mtg_srv *s, int t);
+uint64_t srv_task_version(const struct mtg_srv *s, int t);
+uint64_t srv_task_steps(const struct mtg_srv *s, int t);
+const struct mtg_gan_cfg *srv_task_cfg(const struct mtg_srv *s, int t);
+/* Global generator parameters (flat) of task t; *n receives the count. */
+const float *srv_task_g(struct mtg_srv *s, int t, size_t *n);
+void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
+int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
+int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
+
+/* routes.c */
+const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n);
+/* routes_edge.c: handlers for the edge protocol routes */
+int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_heartbeat(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_assignment(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+
+/* checkpoint.c */
+int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err);
+int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err);
+
+/* metrics.c */
+int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len);
+long srv_rss_bytes(int peak);
+
+#endif
