@@ -1,11 +1,328 @@
-/* Placeholder until this subcommand lands. */
+/*
+ * mtgan bench [quick] [headline] [loopback] [ablation] [widths] [scale] - sgda vs
+ * mtgan on the same networks, data partition, seeds and heterogeneity
+ * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
+ * Prints the ratios, writes bench/results/<date>.json and a
+ * quality-versus-time plot next to it.
+ */
+#include <cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmds.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "data/image.h"
+#include "launch/bench.h"
+
+struct bench {
+    struct mtg_cfg *cfg;
+    char dir[512];   /* bench/results/<stamp> run directories */
+    char stamp[32];
+    cJSON *out;
+    int quick;
+};
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+static void print_run(const struct mtg_bench_run *r)
+{
+    printf("  %-22s %3d/%-3d at target  to-target %8.1f s  virtual %8.1f s  server peak RSS %7.1f MiB  "
+           "sent %8.2f MB  received %8.2f MB\n",
+           r->name, r->n_reached, r->n_tasks, r->to_target_s, r->virtual_s, (double)r->server_peak_rss / 1048576.0,
+           (double)r->bytes_in / 1e6, (double)r->bytes_out / 1e6);
+}
+
+static int run(struct bench *b, const struct mtg_cfg *cfg, const char *name, struct mtg_bench_run *r,
+               struct mtg_err *err)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", b->dir, name);
+    int rc = mtg_bench_run(cfg, dir, name, r, err);
+    if (rc == MTG_OK)
+        print_run(r);
+    return rc;
+}
+
+/* One sgda/mtgan pair on cfg; adds {name: {sgda, mtgan, ratios}} to the output. */
+static int pair(struct bench *b, const struct mtg_cfg *cfg, const char *label, struct mtg_bench_run *rs,
+                struct mtg_bench_run *rm, struct mtg_err *err)
+{
+    struct mtg_cfg *c = malloc(sizeof *c);
+    if (!c)
+        return MTG_ENOMEM;
+    char name[96];
+    *c = *cfg;
+    c->protocol = MTG_CFG_PROTO_SGDA;
+    snprintf(name, sizeof name, "%s-sgda", label);
+    int rc = run(b, c, name, rs, err);
+    c->protocol = MTG_CFG_PROTO_MTGAN;
+    snprintf(name, sizeof name, "%s-mtgan", label);
+    if (rc == MTG_OK)
+        rc = run(b, c, name, rm, err);
+    free(c);
+    if (rc != MTG_OK)
+        return rc;
+    double tw = ratio(rm->to_target_s, rs->to_target_s), tv = ratio(rm->virtual_s, rs->virtual_s);
+    double mem = ratio((double)rm->server_peak_rss, (double)rs->server_peak_rss);
+    double bytes = ratio((double)(rm->bytes_in + rm->bytes_out), (double)(rs->bytes_in + rs->bytes_out));
+    printf("  => %s mtgan/sgda: time-to-target %.3f (wall), %.3f (virtual); server peak RSS %.3f; bytes %.3f%s\n",
+           label, tw, tv, mem, bytes,
+           (rs->n_reached < rs->n_tasks || rm->n_reached < rm->n_tasks) ? "  [a protocol hit the budget]" : "");
+    cJSON *o = cJSON_AddObjectToObject(b->out, label);
+    cJSON_AddItemToObject(o, "sgda", mtg_bench_run_json(rs));
+    cJSON_AddItemToObject(o, "mtgan", mtg_bench_run_json(rm));
+    cJSON *ra = cJSON_AddObjectToObject(o, "ratios");
+    cJSON_AddNumberToObject(ra, "time_to_target_wall", tw);
+    cJSON_AddNumberToObject(ra, "time_to_target_virtual", tv);
+    cJSON_AddNumberToObject(ra, "server_peak_rss", mem);
+    cJSON_AddNumberToObject(ra, "bytes", bytes);
+    return MTG_OK;
+}
+
+static void plot(const struct bench *b, const struct mtg_bench_run *rs, const struct mtg_bench_run *rm)
+{
+    char path[700];
+    snprintf(path, sizeof path, "bench/results/%s-quality.png", b->stamp);
+    const float *xs[2] = {rm->trace_t, rs->trace_t}, *ys[2] = {rm->trace_fd, rs->trace_fd};
+    int ns[2] = {rm->trace_n, rs->trace_n};
+    struct mtg_err err = {0};
+    if (mtg_image_write_lines_png(path, xs, ys, ns, 2, 640, 360, &err) == MTG_OK)
+        printf("  plot: %s (mean FD over tasks vs seconds; solid = mtgan, dashed = sgda)\n", path);
+}
+
+static void no_links(struct mtg_cfg *c)
+{
+    c->emulation.link_mbps = 0;
+    c->emulation.link_latency_ms = 0;
+    for (int i = 0; i < c->n_edge_profiles; i++)
+        c->edges[i].link_mbps = 0, c->edges[i].link_latency_ms = 0;
+}
+
+static int mode_on(int argc, char **argv, const char *m)
+{
+    int any = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "quick") == 0)
+            continue;
+        any = 1;
+        if (strcmp(argv[i], m) == 0 || strcmp(argv[i], "all") == 0)
+            return 1;
+    }
+    return !any;
+}
+
+static int ablation(struct bench *b, struct mtg_err *err)
+{
+    static const struct {
+        const char *name;
+        enum mtg_cfg_server_policy policy;
+        int priority;
+        int async;
+    } rows[] = {
+        {"ablation-fixed", MTG_CFG_SPOL_FIXED, 0, 0},
+        {"ablation-profiled", MTG_CFG_SPOL_PROFILED, 0, 0},
+        {"ablation-profiled-priority", MTG_CFG_SPOL_PROFILED, 1, 0},
+        {"ablation-async", MTG_CFG_SPOL_ASYNC, 0, 1},
+    };
+    cJSON *arr = cJSON_AddArrayToObject(b->out, "ablation");
+    struct mtg_cfg *c = malloc(sizeof *c);
+    struct mtg_bench_run *r = malloc(sizeof *r);
+    int rc = c && r ? MTG_OK : MTG_ENOMEM;
+    printf("\nablation (mtgan, emulated links): one row per server policy\n");
+    for (size_t i = 0; rc == MTG_OK && i < sizeof rows / sizeof rows[0]; i++) {
+        *c = *b->cfg;
+        c->protocol = MTG_CFG_PROTO_MTGAN;
+        c->scheduler.server.policy = rows[i].policy;
+        c->scheduler.server.priority = rows[i].priority;
+        c->aggregation.mode = rows[i].async ? MTG_CFG_AGG_ASYNC : MTG_CFG_AGG_SYNC;
+        rc = run(b, c, rows[i].name, r, err);
+        if (rc == MTG_OK)
+            cJSON_AddItemToArray(arr, mtg_bench_run_json(r));
+    }
+    free(c);
+    free(r);
+    return rc;
+}
+
+static int widths(struct bench *b, struct mtg_err *err)
+{
+    static const int mult[] = {1, 4, 16};
+    cJSON *arr = cJSON_AddArrayToObject(b->out, "width_sweep");
+    struct mtg_cfg *c = malloc(sizeof *c);
+    struct mtg_bench_run *rs = malloc(sizeof *rs), *rm = malloc(sizeof *rm);
+    int rc = c && rs && rm ? MTG_OK : MTG_ENOMEM;
+    printf("\nwidth sweep (memory; 3 tasks, loopback, 20 s each): server peak RSS mtgan/sgda\n");
+    for (size_t i = 0; rc == MTG_OK && i < sizeof mult / sizeof mult[0]; i++) {
+        *c = *b->cfg;
+        no_links(c);
+        c->model.width_mult = mult[i];
+        c->data.tasks = (struct mtg_cfg_ids){.n = 3, .id = {0, 3, 8}};
+        c->train.max_wall_s = 20;
+        c->train.reference[0] = '\0';
+        c->train.eval_every = 0;
+        char label[32];
+        snprintf(label, sizeof label, "width-x%d", mult[i]);
+        cJSON *saved = b->out;
+        b->out = cJSON_CreateObject();
+        rc = pair(b, c, label, rs, rm, err);
+        cJSON *o = cJSON_DetachItemFromObject(b->out, label);
+        cJSON_Delete(b->out);
+        b->out = saved;
+        if (o) {
+            cJSON_AddNumberToObject(o, "width_mult", mult[i]);
+            cJSON_AddItemToArray(arr, o);
+        }
+    }
+    free(c);
+    free(rs);
+    free(rm);
+    return rc;
+}
+
+static int scale(struct bench *b, struct mtg_err *err)
+{
+    static const int edges[] = {10, 100, 1000};
+    cJSON *arr = cJSON_AddArrayToObject(b->out, "scale");
+    struct mtg_cfg *c = malloc(sizeof *c);
+    int rc = c ? MTG_OK : MTG_ENOMEM;
+    printf("\nscale (simulated edges, 10 tasks, one task per edge, real server process)\n");
+    for (size_t i = 0; rc == MTG_OK && i < sizeof edges / sizeof edges[0]; i++) {
+        for (int p = 0; rc == MTG_OK && p < 2; p++) {
+            *c = *b->cfg;
+            c->protocol = p ? MTG_CFG_PROTO_MTGAN : MTG_CFG_PROTO_SGDA;
+            c->data.tasks.n = 0;
+            char dir[700];
+            snprintf(dir, sizeof dir, "%s/scale-%s-%d", b->dir, p ? "mtgan" : "sgda", edges[i]);
+            mkdir(dir, 0755);
+            struct mtg_bench_scale s;
+            rc = mtg_bench_scale(c, dir, edges[i], p ? 3 : 30, &s, err);
+            if (rc != MTG_OK)
+                break;
+            printf("  %-5s %5d edges: %8.3f s per %s, server peak RSS %7.1f MiB, protocol state %7.1f MiB\n",
+                   s.protocol, s.n_edges, s.round_s, p ? "round" : "step ", (double)s.server_peak_rss / 1048576.0,
+                   (double)s.model_bytes / 1048576.0);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "protocol", s.protocol);
+            cJSON_AddNumberToObject(o, "edges", s.n_edges);
+            cJSON_AddNumberToObject(o, "round_s", s.round_s);
+            cJSON_AddNumberToObject(o, "server_peak_rss_bytes", (double)s.server_peak_rss);
+            cJSON_AddNumberToObject(o, "server_model_bytes", (double)s.model_bytes);
+            cJSON_AddItemToArray(arr, o);
+        }
+    }
+    free(c);
+    return rc;
+}
 
 int mtg_cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "mtgan %s: not implemented yet\n", argv[0]);
-    return 1;
+    struct bench b = {0};
+    b.cfg = malloc(sizeof *b.cfg);
+    struct mtg_bench_run *rs = malloc(sizeof *rs), *rm = malloc(sizeof *rm);
+    if (!b.cfg || !rs || !rm)
+        return 1;
+    mtg_cfg_defaults(b.cfg);
+    b.cfg->train.max_steps = 1000000; /* budget by wall time: local steps are cheap, lock-steps are not */
+    b.cfg->train.max_wall_s = 3600;
+    struct mtg_cfg_args extra;
+    struct mtg_err err = {0};
+    int rc = mtg_cfg_resolve(b.cfg, MTG_CFG_BIN_BENCH, argc, argv, NULL, &extra, &err);
+    if (rc == MTG_CFG_HELP) {
+        mtg_cfg_print_help(stdout, MTG_CFG_BIN_BENCH);
+        printf("\nmodes (positional): quick headline loopback ablation widths scale all\n");
+        return 0;
+    }
+    if (rc != MTG_OK) {
+        fprintf(stderr, "mtgan bench: %s\n", err.msg);
+        return 2;
+    }
+    static const char *const modes[] = {"quick", "headline", "loopback", "ablation", "widths", "scale", "all"};
+    for (int i = 0; i < extra.n_pos; i++) {
+        int ok = 0;
+        for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
+            ok |= strcmp(extra.pos[i], modes[k]) == 0;
+        if (!ok) {
+            fprintf(stderr, "mtgan bench: unknown mode \"%s\" (quick headline loopback ablation widths scale all)\n",
+                    extra.pos[i]);
+            return 2;
+        }
+        b.quick |= strcmp(extra.pos[i], "quick") == 0;
+    }
+    mtg_log_set_level(b.cfg->log_level);
+    if (b.quick && b.cfg->data.tasks.n == 0)
+        b.cfg->data.tasks = (struct mtg_cfg_ids){.n = 3, .id = {0, 3, 8}};
+    if (!b.cfg->train.reference[0]) {
+        char ref[MTG_CFG_PATH_MAX + 32];
+        int n = snprintf(ref, sizeof ref, "%s/reference-digits.json", b.cfg->data.dir);
+        if (n > 0 && (size_t)n < sizeof b.cfg->train.reference && access(ref, R_OK) == 0)
+            memcpy(b.cfg->train.reference, ref, (size_t)n + 1);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(b.stamp, sizeof b.stamp, "%Y-%m-%dT%H%M%SZ", &tm);
+    mkdir("bench", 0755);
+    mkdir("bench/results", 0755);
+    mkdir("bench/runs", 0755);
+    snprintf(b.dir, sizeof b.dir, "bench/runs/%s", b.stamp);
+    mkdir(b.dir, 0755);
+    b.out = cJSON_CreateObject();
+    cJSON_AddStringToObject(b.out, "date", b.stamp);
+    cJSON_AddNumberToObject(b.out, "edges", b.cfg->n_edges);
+    cJSON_AddNumberToObject(b.out, "tasks", b.cfg->data.tasks.n ? b.cfg->data.tasks.n : 10);
+    cJSON_AddStringToObject(b.out, "reference", b.cfg->train.reference);
+    printf("mtgan bench: %d edges, %d tasks, reference %s, runs in %s/\n", b.cfg->n_edges,
+           b.cfg->data.tasks.n ? b.cfg->data.tasks.n : 10, b.cfg->train.reference[0] ? b.cfg->train.reference : "none",
+           b.dir);
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "headline")) {
+        printf("\nheadline (emulated edge links, DESIGN §10 profile)\n");
+        rc = pair(&b, b.cfg, "headline", rs, rm, &err);
+        if (rc == MTG_OK)
+            plot(&b, rs, rm);
+    }
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "loopback")) {
+        struct mtg_cfg *c = malloc(sizeof *c);
+        *c = *b.cfg;
+        no_links(c);
+        printf("\nloopback (no link emulation: the honest worst case for mtgan)\n");
+        rc = pair(&b, c, "loopback", rs, rm, &err);
+        free(c);
+    }
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "ablation"))
+        rc = ablation(&b, &err);
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "widths"))
+        rc = widths(&b, &err);
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "scale"))
+        rc = scale(&b, &err);
+    char path[700];
+    snprintf(path, sizeof path, "bench/results/%s.json", b.stamp);
+    char *text = cJSON_Print(b.out);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+        printf("\nresults: %s\n", path);
+    }
+    free(text);
+    if (b.cfg->json_out[0] && (text = cJSON_Print(b.out))) {
+        f = fopen(b.cfg->json_out, "w");
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+        }
+        free(text);
+    }
+    cJSON_Delete(b.out);
+    if (rc != MTG_OK)
+        fprintf(stderr, "mtgan bench: %s\n", err.msg);
+    free(b.cfg);
+    free(rs);
+    free(rm);
+    return rc == MTG_OK ? 0 : 1;
 }

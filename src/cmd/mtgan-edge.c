@@ -57,6 +57,19 @@ int main(int argc, char **argv)
     mtg_log(MTG_LOG_INFO, "edge", "%s: exiting: steps=%llu compute=%.2fs emulated=%.2fs link=%.2fs sent=%llu recv=%llu",
             cfg->edge_id, (unsigned long long)st.steps, st.compute_s, st.emulated_s, st.link_s,
             (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received);
+    if (cfg->json_out[0]) {
+        /* The bench's virtual clock reads these: busy time = compute x speed + emulated link time. */
+        FILE *f = fopen(cfg->json_out, "w");
+        if (f) {
+            fprintf(f,
+                    "{\"edge\": \"%s\", \"steps\": %llu, \"rounds\": %llu, \"compute_s\": %.6f, \"emulated_s\": %.6f, "
+                    "\"link_s\": %.6f, \"bytes_sent\": %llu, \"bytes_received\": %llu, \"speed_factor\": %g}\n",
+                    cfg->edge_id, (unsigned long long)st.steps, (unsigned long long)st.rounds, st.compute_s,
+                    st.emulated_s, st.link_s, (unsigned long long)st.bytes_sent, (unsigned long long)st.bytes_received,
+                    cfg->emulation.speed_factor);
+            fclose(f);
+        }
+    }
     mtg_edge_free(edge);
     free(cfg);
     if (rc != MTG_OK) {

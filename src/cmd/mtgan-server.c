@@ -8,6 +8,8 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "sedna/sedna.h"
+#include "sedna/stage.h"
 #include "server/server.h"
 
 static atomic_int stop_flag;
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
     mtg_cfg_defaults(cfg);
     struct mtg_cfg_args extra;
     struct mtg_err err = {0};
+    mtg_sedna_argv_switch(argc, argv); /* bare --sedna, as Sedna manifests write it */
     int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_SERVER, argc, argv, NULL, &extra, &err);
     if (rc == MTG_CFG_HELP) {
         mtg_cfg_print_help(stdout, MTG_CFG_BIN_SERVER);
@@ -44,6 +47,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    if (cfg->sedna) {
+        /* LifelongLearningJob worker: train or deploy from the Sedna env (src/sedna/stage.h). */
+        rc = mtg_sedna_server_main(cfg, &stop_flag);
+        free(cfg);
+        return rc;
+    }
 
     struct mtg_srv *srv;
     if (mtg_srv_new(cfg, &srv, &err) != MTG_OK) {

@@ -90,12 +90,12 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->scheduler.server.policy = MTG_CFG_SPOL_PROFILED;
     c->scheduler.server.round_deadline_ms = 30000;
     c->scheduler.server.staleness_bound = 4;
-    c->scheduler.server.local_steps = 50;
+    c->scheduler.server.local_steps = 200;
     c->scheduler.server.priority = true;
     c->scheduler.edge.policy = MTG_CFG_EPOL_ROUND_ROBIN;
     c->scheduler.edge.overlap = true;
     c->aggregation.mode = MTG_CFG_AGG_SYNC;
-    c->aggregation.compress = MTG_CFG_COMPRESS_NONE;
+    c->aggregation.compress = MTG_CFG_COMPRESS_F16_ZLIB;
     c->train.max_steps = 5000;
     c->train.target_fidelity = 0.9;
     c->train.target_fd_ratio = 1.2;

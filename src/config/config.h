@@ -68,6 +68,14 @@ enum mtg_cfg_compress {
     MTG_CFG_COMPRESS_F16_ZLIB = 3,
 };
 
+/* mtgan-server --sedna: the LifelongLearningJob stage it runs. auto picks
+ * train when TRAIN_DATASET_URL is set, else deploy when MODEL_URLS is. */
+enum mtg_cfg_sedna_stage {
+    MTG_CFG_SEDNA_AUTO = 0,
+    MTG_CFG_SEDNA_TRAIN = 1,
+    MTG_CFG_SEDNA_DEPLOY = 2,
+};
+
 /* A list of integer task ids (digit classes). n == 0 means "all" for
  * data.tasks and "decided by data.partition" for edges[].tasks. */
 struct mtg_cfg_ids {
@@ -188,6 +196,15 @@ struct mtg_cfg {
         int64_t max_body_bytes;
         int edge_expiry_ms;
     } limits;
+
+    /* --job NAME: the MultiTaskGANJob (Kubernetes object name, <= 253 chars) the server reads
+     * its config from and patches status on, through src/k8s; "" = not run from a CR. */
+    char job[256];
+
+    /* Sedna worker mode (docs/sedna.md "Running under Sedna"): the stage env
+     * supplies data, models and output; the worker reports to the LC. */
+    bool sedna;
+    enum mtg_cfg_sedna_stage sedna_stage; /* server: which LL stage; auto = from the env */
 };
 
 /* What the command line held besides settings. Pointers point into argv (not owned). */

@@ -17,13 +17,14 @@ static const char *const epol_names[] = {"round-robin", "loss-weighted", NULL};
 static const char *const agg_names[] = {"sync", "async", NULL};
 static const char *const compress_names[] = {"none", "f16", "zlib", "f16+zlib", NULL};
 static const char *const act_names[] = {"none", "relu", "leaky_relu", "sigmoid", "tanh", NULL};
+static const char *const sedna_stage_names[] = {"auto", "train", "deploy", NULL};
 
 #define BIN(x) (1u << MTG_CFG_BIN_##x)
 #define ALL_BINS ((1u << MTG_CFG_BIN_COUNT) - 1u)
 /* Programs that run or embed a server, train, or write a --json summary. */
 #define SRV_BINS (BIN(SERVER) | BIN(DEMO) | BIN(BENCH))
 #define RUN_BINS (BIN(SERVER) | BIN(EDGE) | BIN(DEMO) | BIN(BENCH) | BIN(TRAIN_LOCAL))
-#define JSON_BINS (BIN(DEMO) | BIN(BENCH) | BIN(TRAIN_LOCAL) | BIN(EVAL))
+#define JSON_BINS (BIN(DEMO) | BIN(BENCH) | BIN(TRAIN_LOCAL) | BIN(EVAL) | BIN(EDGE))
 
 #define C_OFF(m) offsetof(struct mtg_cfg, m)
 #define C_SZ(m) sizeof(((struct mtg_cfg *)0)->m)
@@ -144,6 +145,15 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "largest HTTP request body"},
     {INT("limits.edge_expiry_ms", limits.edge_expiry_ms, 100, 86400000),
      .help = "an edge silent this long is dropped"},
+    {STR("job", job), .env = "MTGAN_JOB", .flag = "job", .bins = BIN(SERVER), .meta = "NAME",
+     .help = "MultiTaskGANJob to read the config from and patch status on (in a cluster; see "
+             "docs/kubernetes.md); empty = none"},
+    {BOOL("sedna", sedna), .env = "MTGAN_SEDNA", .flag = "sedna",
+     .bins = BIN(SERVER) | BIN(EVAL), .meta = "[true|false]",
+     .help = "run as a Sedna LifelongLearningJob worker: stage env in, LC report out (docs/sedna.md)"},
+    {ENUM("sedna_stage", sedna_stage, sedna_stage_names), .env = "MTGAN_SEDNA_STAGE",
+     .flag = "sedna-stage", .bins = BIN(SERVER),
+     .help = "server --sedna stage; auto: train if TRAIN_DATASET_URL is set, else deploy if MODEL_URLS is"},
 };
 
 #define T_OFF(m) offsetof(struct mtg_cfg_task, m)

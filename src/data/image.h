@@ -46,4 +46,12 @@ int mtg_image_write_scatter_png(const char *path, const float *points, int n,
                                 const float *centres, int n_centres, float extent, int side,
                                 struct mtg_err *err);
 
+/*
+ * A line plot of up to 4 series (x, y >= 0; axes from 0 to the maxima),
+ * series 0 solid black, 1 dashed grey, 2 dotted dark, 3 long-dashed light.
+ * No text: captions belong in the document that shows the plot.
+ */
+int mtg_image_write_lines_png(const char *path, const float *const *xs, const float *const *ys, const int *ns,
+                              int n_series, int w, int h, struct mtg_err *err);
+
 #endif

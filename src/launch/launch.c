@@ -125,7 +125,7 @@ int mtg_launch_edge(struct mtg_launch *l, int i, unsigned port, struct mtg_err *
         return mtg_err_set(err, MTG_ERANGE, "launch: edge index %d out of range", i);
     struct mtg_cfg_edge prof;
     mtg_cfg_edge_at(l->cfg, i, &prof);
-    char url[64], id[80], idx[16], n[16], speed[32], mbps[32], lat[32], log_name[96];
+    char url[64], id[80], idx[16], n[16], speed[32], mbps[32], lat[32], log_name[96], stats[700];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
     if (prof.id[0])
         snprintf(id, sizeof id, "%s", prof.id);
@@ -137,8 +137,10 @@ int mtg_launch_edge(struct mtg_launch *l, int i, unsigned port, struct mtg_err *
     snprintf(mbps, sizeof mbps, "%g", prof.link_mbps);
     snprintf(lat, sizeof lat, "%g", prof.link_latency_ms);
     snprintf(log_name, sizeof log_name, "edge-%d.log", i);
+    snprintf(stats, sizeof stats, "%s/edge-%d.json", l->run_dir, i);
     char *args[] = {"mtgan-edge", "--config", l->config_path, "--server", url, "--edge-id", id, "--edge-index", idx,
-                    "--edges", n, "--speed-factor", speed, "--link-mbps", mbps, "--link-latency-ms", lat, NULL};
+                    "--edges", n, "--speed-factor", speed, "--link-mbps", mbps, "--link-latency-ms", lat,
+                    "--json", stats, NULL};
     int rc = spawn(l, "mtgan-edge", args, -1, log_name, &l->edge[i], err);
     if (rc == MTG_OK && i >= l->n_edges)
         l->n_edges = i + 1;

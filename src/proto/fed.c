@@ -20,11 +20,15 @@ struct fed_task {
     double gap;
     float loss_d;
     float loss_g;
-    /* Running weighted sum of this round's deltas: the only O(model) buffer per task. */
-    float *acc_g;
-    float *acc_d;
+    /*
+     * Sync aggregation folds each delta straight into g/d, scaled by its share
+     * w_e / w_planned of the round: no second copy of the model exists, so the
+     * server holds exactly one O(model) buffer per task (DESIGN §5.2).
+     */
+    double w_planned;
     double w_recv;
     uint64_t pending_steps;
+    int in_round;
 };
 
 struct fed_edge {
@@ -81,11 +85,10 @@ oom:
     return NULL;
 }
 
-static void drop_acc(struct fed_task *t)
+static void end_task_round(struct fed_task *t)
 {
-    free(t->acc_g);
-    free(t->acc_d);
-    t->acc_g = t->acc_d = NULL;
+    t->in_round = 0;
+    t->w_planned = 0;
     t->w_recv = 0;
     t->pending_steps = 0;
 }
@@ -97,7 +100,6 @@ void mtg_fed_free(struct mtg_fed *fed)
     for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
         free(fed->tasks[i].g);
         free(fed->tasks[i].d);
-        drop_acc(&fed->tasks[i]);
     }
     free(fed->tasks);
     free(fed->edges);
@@ -345,7 +347,9 @@ static void fill_assignment(struct mtg_fed *fed, int e, const struct mtg_plan_ed
     a->n_items = pe->n_items < MTG_SCHED_MAX_EDGE_TASKS ? pe->n_items : MTG_SCHED_MAX_EDGE_TASKS;
 }
 
-/* Sync only: allocate the running sums for every task that has work this round. */
+static int edge_samples(const struct fed_edge *ed, int task);
+
+/* Sync only: record each task's planned total weight, the denominator of every share. */
 static int open_round(struct mtg_fed *fed, int64_t now_ms)
 {
     struct mtg_cluster_view v;
@@ -362,16 +366,10 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
     for (int e = 0; e < fed->n_edges; e++) {
         fill_assignment(fed, e, &fed->plan->edge[e], fed->round, fed->deadline);
         for (int k = 0; k < fed->edges[e].asg.n_items; k++) {
-            struct fed_task *t = &fed->tasks[fed->edges[e].asg.item[k].task];
-            if (!t->acc_g) {
-                t->acc_g = calloc(t->ng, sizeof(float));
-                t->acc_d = calloc(t->nd, sizeof(float));
-                if (!t->acc_g || !t->acc_d) {
-                    /* Out of memory: leave this task out of the round rather than crash. */
-                    drop_acc(t);
-                    fed->edges[e].asg.item[k].done = 1;
-                }
-            }
+            const struct mtg_fed_item *it = &fed->edges[e].asg.item[k];
+            struct fed_task *t = &fed->tasks[it->task];
+            t->in_round = 1;
+            t->w_planned += (double)edge_samples(&fed->edges[e], it->task) * (double)it->steps;
         }
     }
     fed->open = 1;
@@ -382,20 +380,15 @@ static void close_round(struct mtg_fed *fed)
 {
     for (int i = 0; i < fed->n_tasks; i++) {
         struct fed_task *t = &fed->tasks[i];
-        if (!t->acc_g)
+        if (!t->in_round)
             continue;
+        /* The deltas are already in g/d; a missing edge's share acted as a zero update. */
         if (t->w_recv > 0) {
-            /* FedAvg over the updates that arrived; missing edges simply do not count. */
-            const float s = fed->opts.server_lr / (float)t->w_recv;
-            for (size_t j = 0; j < t->ng; j++)
-                t->g[j] += s * t->acc_g[j];
-            for (size_t j = 0; j < t->nd; j++)
-                t->d[j] += s * t->acc_d[j];
             t->version++;
             t->rounds++;
             t->steps += t->pending_steps;
         }
-        drop_acc(t);
+        end_task_round(t);
     }
     for (int e = 0; e < fed->n_edges; e++)
         fed->edges[e].asg.n_items = 0;
@@ -540,16 +533,16 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         t->rounds++;
         t->steps += (uint64_t)u->steps;
     } else {
-        if (!t->acc_g) {
+        if (!t->in_round || !(t->w_planned > 0)) {
             fed->rejected++;
             return mtg_err_set(err, MTG_ECONFLICT, "task \"%s\": round %llu is closed", t->id,
                                (unsigned long long)round);
         }
-        const float wf = (float)w;
+        const float a = (float)(fed->opts.server_lr * w / t->w_planned);
         for (size_t j = 0; j < t->ng; j++)
-            t->acc_g[j] += wf * u->dg[j];
+            t->g[j] += a * u->dg[j];
         for (size_t j = 0; j < t->nd; j++)
-            t->acc_d[j] += wf * u->dd[j];
+            t->d[j] += a * u->dd[j];
         t->w_recv += w;
         t->pending_steps += (uint64_t)u->steps;
     }
@@ -573,7 +566,7 @@ size_t mtg_fed_bytes(const struct mtg_fed *fed)
     size_t n = sizeof *fed;
     for (int i = 0; i < fed->n_tasks; i++) {
         const struct fed_task *t = &fed->tasks[i];
-        n += (t->ng + t->nd) * sizeof(float) * (t->acc_g ? 2 : 1);
+        n += (t->ng + t->nd) * sizeof(float);
     }
     return n;
 }

@@ -3,8 +3,10 @@
  * registry, rounds planned by a scheduler, and streaming aggregation of the
  * deltas edges push (FedAvg, McMahan et al. 2017, weights = samples x steps).
  *
- * Each arriving delta is folded into one running weighted sum per task, so
- * memory is O(model) however many edges report (no per-edge copies). `sync`
+ * Each arriving delta is folded straight into the global, scaled by its
+ * planned share w_e / sum(w) of the round, so memory is one copy of the
+ * model per task however many edges report (no per-edge copies, no second
+ * accumulator). Versions change only when a round closes. `sync`
  * rounds close when every assigned update arrived or the deadline passed;
  * `async` applies each delta on arrival, damped by 1/(1 + staleness) and
  * rejected beyond the staleness bound (FedAsync, Xie et al. 2019).

@@ -128,6 +128,14 @@ const char *mtg_sedna_getenv_default(void *ctx, const char *name);
 int mtg_sedna_env_load(struct mtg_sedna_env *env, enum mtg_sedna_stage stage,
                        mtg_sedna_getenv_fn getenv_fn, void *ctx, struct mtg_err *err);
 
+/*
+ * Loads only what a report needs (NAMESPACE, JOB_NAME, WORKER_NAME,
+ * LC_SERVER, DATA_PATH_PREFIX) for stage: how a worker whose stage env is
+ * broken still reports "failed". Data/model fields stay NULL.
+ */
+int mtg_sedna_env_load_identity(struct mtg_sedna_env *env, enum mtg_sedna_stage stage,
+                                mtg_sedna_getenv_fn getenv_fn, void *ctx, struct mtg_err *err);
+
 /* Frees every string env owns and zeroes it; accepts NULL and zeroed envs. */
 void mtg_sedna_env_deinit(struct mtg_sedna_env *env);
 
@@ -261,5 +269,95 @@ struct mtg_sedna_kb_task {
 int mtg_sedna_write_index(const char *output_dir, const char *data_path_prefix,
                           const struct mtg_sedna_kb_task *tasks, size_t n_tasks,
                           struct mtg_err *err);
+
+/* As mtg_sedna_write_index, plus each task's global model version
+ * (versions[i], written as "version" when > 0; versions may be NULL). */
+int mtg_sedna_write_index_versions(const char *output_dir, const char *data_path_prefix,
+                                   const struct mtg_sedna_kb_task *tasks,
+                                   const unsigned long long *versions, size_t n_tasks,
+                                   struct mtg_err *err);
+
+/* ---- reading our knowledge-base index back (CLOUD_KB_INDEX, MODEL_URLS) ---- */
+
+#define MTG_SEDNA_KB_MAX_METRICS 16
+
+/* One task of a read index; every string is owned by the index. */
+struct mtg_sedna_kb_entry {
+    char *id;
+    char *generator;     /* resolved path of G_t's blob */
+    char *discriminator; /* resolved path of D_t's blob, or NULL */
+    long long steps;
+    unsigned long long version; /* 0 when the index has none */
+    struct mtg_sedna_metric metrics[MTG_SEDNA_KB_MAX_METRICS]; /* names owned */
+    size_t n_metrics;
+};
+
+struct mtg_sedna_kb {
+    struct mtg_sedna_kb_entry *tasks;
+    size_t n;
+};
+
+/*
+ * Reads an index written by mtg_sedna_write_index (any file name: the LC
+ * copies it to deploy/index.pkl). Refuses another "format" or "version"
+ * (MTG_EFORMAT), duplicate or empty ids, a missing generator. Model paths
+ * are resolved as the writer stored them: a relative path is joined to the
+ * index's directory; an absolute path is a host path, so data_path_prefix
+ * is prepended when that file exists (inside a pod), else it is used as is
+ * (local runs, where no prefix is mounted). On success the caller owns out
+ * (mtg_sedna_kb_deinit); on failure out is zeroed.
+ */
+int mtg_sedna_read_index(const char *path, const char *data_path_prefix, struct mtg_sedna_kb *out,
+                         struct mtg_err *err);
+
+/* 1 when the file at path starts like our index (a JSON object with
+ * "format": "mtgan-kb-index"), else 0; never fails. */
+int mtg_sedna_is_index(const char *path);
+
+/*
+ * Turns a model list (MODEL_URLS items, `mtgan eval --models`) into one kb:
+ * an item that is our index (mtg_sedna_is_index, any file name) contributes
+ * its tasks; a directory contributes its index.json when it has one, else
+ * every "<task>.generator.blob" in it (with "<task>.discriminator.blob"
+ * when present); any other file is a generator blob whose task id is its
+ * name without ".generator.blob" (or ".blob"). A task id seen twice is an
+ * error naming both sources. Caller owns out (mtg_sedna_kb_deinit).
+ */
+int mtg_sedna_models_collect(const char *const *items, size_t n, const char *data_path_prefix,
+                             struct mtg_sedna_kb *out, struct mtg_err *err);
+
+/* Frees what kb owns and zeroes it; accepts NULL. */
+void mtg_sedna_kb_deinit(struct mtg_sedna_kb *kb);
+
+/* ---- digits data behind a Sedna dataset URL ---- */
+
+struct mtg_dataset;
+
+/*
+ * Loads the 8x8 digits a Sedna dataset URL (TRAIN_DATASET_URL,
+ * TEST_DATASET_URL) points at. Accepted (docs/sedna.md "Running under Sedna"):
+ *   - a digits file itself: name ending in ".gz" (digits.csv.gz format);
+ *   - a Sedna CSV index ("*.csv", what the LC writes for a csv Dataset): a
+ *     header line, then one digits row per line (64 pixels 0..16, label);
+ *     a first line that is itself a digits row is kept as data;
+ *   - a Sedna TXT index (any other name): one digits file per line
+ *     ("<path> [label]"; the label is ignored), resolved like
+ *     mtg_sedna_index_read with base_dir, falling back to the path as
+ *     written when the DATA_PATH_PREFIX-joined path does not exist. All
+ *     files are concatenated in order.
+ * Caller frees *out with mtg_data_free. Errors name the url and the line.
+ */
+int mtg_sedna_digits_load(const char *url, const char *base_dir, const char *data_path_prefix,
+                          struct mtg_dataset **out, struct mtg_err *err);
+
+/* ---- command line ---- */
+
+/*
+ * Rewrites a bare "--sedna" in argv[1..argc-1] into "--sedna=true" (the
+ * config parser wants a value after every flag, while Sedna manifests and
+ * users write the switch alone). Stops at "--". Returns how many were
+ * rewritten. argv entries are replaced by pointers to static storage.
+ */
+int mtg_sedna_argv_switch(int argc, char **argv);
 
 #endif

@@ -297,3 +297,43 @@ void mtg_sedna_env_deinit(struct mtg_sedna_env *env)
     free(env->model_urls.items);
     memset(env, 0, sizeof *env);
 }
+
+/* Identity-only lookup for mtg_sedna_env_load_identity: the stage's data
+ * variables read as a placeholder, so only what a report needs is checked. */
+struct identity_ctx {
+    mtg_sedna_getenv_fn fn;
+    void *ctx;
+};
+
+static const char *identity_getenv(void *p, const char *name)
+{
+    const struct identity_ctx *ic = p;
+    static const char *const keep[] = {"NAMESPACE", "JOB_NAME", "WORKER_NAME", "LC_SERVER",
+                                       "DATA_PATH_PREFIX"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (strcmp(name, keep[i]) == 0)
+            return ic->fn(ic->ctx, name);
+    if (strcmp(name, "OUTPUT_URL") == 0 || strcmp(name, "TRAIN_DATASET_URL") == 0 ||
+        strcmp(name, "TEST_DATASET_URL") == 0 || strcmp(name, "MODEL_URLS") == 0)
+        return "-";
+    return NULL;
+}
+
+int mtg_sedna_env_load_identity(struct mtg_sedna_env *env, enum mtg_sedna_stage stage,
+                                mtg_sedna_getenv_fn getenv_fn, void *ctx, struct mtg_err *err)
+{
+    struct identity_ctx ic = {getenv_fn ? getenv_fn : mtg_sedna_getenv_default, ctx};
+    int rc = mtg_sedna_env_load(env, stage, identity_getenv, &ic, err);
+    if (rc != MTG_OK)
+        return rc;
+    free(env->output_url);
+    free(env->train_dataset_url);
+    free(env->test_dataset_url);
+    env->output_url = env->train_dataset_url = env->test_dataset_url = NULL;
+    for (size_t i = 0; i < env->model_urls.n; i++)
+        free(env->model_urls.items[i]);
+    free(env->model_urls.items);
+    env->model_urls.items = NULL;
+    env->model_urls.n = 0;
+    return MTG_OK;
+}

@@ -40,8 +40,8 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static cJSON *build_index(const char *prefix, const struct mtg_sedna_kb_task *tasks, size_t n,
-                          struct mtg_err *err)
+static cJSON *build_index(const char *prefix, const struct mtg_sedna_kb_task *tasks,
+                          const unsigned long long *versions, size_t n, struct mtg_err *err)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
@@ -85,6 +85,9 @@ static cJSON *build_index(const char *prefix, const struct mtg_sedna_kb_task *ta
         /* JSON numbers are doubles: steps stay exact up to 2^53. */
         if (!cJSON_AddNumberToObject(o, "steps", (double)t->steps))
             goto oom;
+        if (versions && versions[i] > 0 &&
+            !cJSON_AddNumberToObject(o, "version", (double)versions[i]))
+            goto oom;
         char what[160];
         snprintf(what, sizeof what, "kb task \"%s\"", t->id);
         if (mtg_sedna_add_metrics(o, "metrics", t->metrics, t->n_metrics, 0, what, err) != MTG_OK)
@@ -101,6 +104,14 @@ fail:
 int mtg_sedna_write_index(const char *output_dir, const char *data_path_prefix,
                           const struct mtg_sedna_kb_task *tasks, size_t n_tasks,
                           struct mtg_err *err)
+{
+    return mtg_sedna_write_index_versions(output_dir, data_path_prefix, tasks, NULL, n_tasks, err);
+}
+
+int mtg_sedna_write_index_versions(const char *output_dir, const char *data_path_prefix,
+                                   const struct mtg_sedna_kb_task *tasks,
+                                   const unsigned long long *versions, size_t n_tasks,
+                                   struct mtg_err *err)
 {
     int rc = MTG_OK, fd = -1;
     char *text = NULL, *path = NULL, *tmp = NULL;
@@ -122,7 +133,7 @@ int mtg_sedna_write_index(const char *output_dir, const char *data_path_prefix,
         return mtg_err_set(err, MTG_ENOTFOUND, "sedna: output directory %s does not exist",
                            output_dir);
 
-    root = build_index(data_path_prefix, tasks, n_tasks, err);
+    root = build_index(data_path_prefix, tasks, versions, n_tasks, err);
     if (!root)
         return err->code;
     text = cJSON_Print(root);

@@ -48,6 +48,19 @@ static int wait_budget(const struct mtg_http_req *req, struct mtg_http_resp *res
     return MTG_OK;
 }
 
+/* Fake batches use the same codec as mtgan's models and deltas (aggregation.compress): a fair wire. */
+static enum mtg_dtype srv_wire_dtype(const struct mtg_srv *s)
+{
+    enum mtg_cfg_compress c = s->cfg->aggregation.compress;
+    return (c == MTG_CFG_COMPRESS_F16 || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
+}
+
+static unsigned srv_wire_flags(const struct mtg_srv *s)
+{
+    enum mtg_cfg_compress c = s->cfg->aggregation.compress;
+    return (c == MTG_CFG_COMPRESS_ZLIB || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_BLOB_ZLIB : 0;
+}
+
 static int edge_index(struct mtg_srv *s, const char *id)
 {
     return s->sgda ? mtg_sgda_find_edge(s->sgda_state, id) : mtg_fed_find_edge(s->fed, id);
@@ -299,7 +312,7 @@ int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp 
     if (found) {
         uint32_t dims[2] = {(uint32_t)f.rows, (uint32_t)f.dim};
         b = mtg_blob_new(NULL);
-        if (b && mtg_blob_add(b, "fake", 2, dims, f.fake, MTG_DTYPE_F32, NULL) != MTG_OK) {
+        if (b && mtg_blob_add(b, "fake", 2, dims, f.fake, srv_wire_dtype(s), NULL) != MTG_OK) {
             mtg_blob_free(b);
             b = NULL;
         }
@@ -317,7 +330,7 @@ int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp 
         return MTG_ENOMEM;
     mtg_http_resp_header(resp, "X-Mtgan-Task", task_id);
     mtg_http_resp_header(resp, "X-Mtgan-Step", step);
-    return srv_blob_reply(resp, b, 0, NULL);
+    return srv_blob_reply(resp, b, srv_wire_flags(s), NULL);
 }
 
 /* POST /v1/edges/{edge}/feedback/{task}?step=&loss_d=&loss_g=&compute_s= ; blob {dfake [rows, dim]} */
