@@ -1,5 +1,5 @@
 /*
- * mtgan bench [quick] [headline] [loopback] [ablation] [widths] [scale] - sgda vs
+ * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] - sgda vs
  * mtgan on the same networks, data partition, seeds and heterogeneity
  * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
  * Prints the ratios, writes bench/results/<date>.json and a
@@ -235,26 +235,27 @@ int mtg_cmd_bench(int argc, char **argv)
     int rc = mtg_cfg_resolve(b.cfg, MTG_CFG_BIN_BENCH, argc, argv, NULL, &extra, &err);
     if (rc == MTG_CFG_HELP) {
         mtg_cfg_print_help(stdout, MTG_CFG_BIN_BENCH);
-        printf("\nmodes (positional): quick headline loopback ablation widths scale all\n");
+        printf("\nmodes (positional): quick core headline loopback ablation widths scale all\n");
         return 0;
     }
     if (rc != MTG_OK) {
         fprintf(stderr, "mtgan bench: %s\n", err.msg);
         return 2;
     }
-    static const char *const modes[] = {"quick", "headline", "loopback", "ablation", "widths", "scale", "all"};
+    static const char *const modes[] = {"quick", "core", "headline", "loopback", "ablation", "widths", "scale", "all"};
     for (int i = 0; i < extra.n_pos; i++) {
         int ok = 0;
         for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
             ok |= strcmp(extra.pos[i], modes[k]) == 0;
         if (!ok) {
-            fprintf(stderr, "mtgan bench: unknown mode \"%s\" (quick headline loopback ablation widths scale all)\n",
+            fprintf(stderr, "mtgan bench: unknown mode \"%s\" (quick core headline loopback ablation widths scale all)\n",
                     extra.pos[i]);
             return 2;
         }
         b.quick |= strcmp(extra.pos[i], "quick") == 0;
     }
     mtg_log_set_level(b.cfg->log_level);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log file as they happen */
     if (b.quick && b.cfg->data.tasks.n == 0)
         b.cfg->data.tasks = (struct mtg_cfg_ids){.n = 3, .id = {0, 3, 8}};
     if (!b.cfg->train.reference[0]) {
@@ -280,6 +281,10 @@ int mtg_cmd_bench(int argc, char **argv)
     printf("mtgan bench: %d edges, %d tasks, reference %s, runs in %s/\n", b.cfg->n_edges,
            b.cfg->data.tasks.n ? b.cfg->data.tasks.n : 10, b.cfg->train.reference[0] ? b.cfg->train.reference : "none",
            b.dir);
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "core")) {
+        printf("\ncore (1 thread)\n");
+        cJSON_AddItemToObject(b.out, "core", mtg_bench_core(3000));
+    }
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "headline")) {
         printf("\nheadline (emulated edge links, DESIGN §10 profile)\n");
         rc = pair(&b, b.cfg, "headline", rs, rm, &err);

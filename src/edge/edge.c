@@ -228,6 +228,14 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
         cJSON *t = cJSON_CreateObject();
         cJSON_AddStringToObject(t, "id", e->task[i].id);
         cJSON_AddNumberToObject(t, "samples", e->task[i].pool_n);
+        /* The mean sample lets the server warm-start a task it has never seen from the nearest one. */
+        cJSON *mean = cJSON_AddArrayToObject(t, "mean");
+        for (int j = 0; j < e->dim; j++) {
+            double m = 0;
+            for (int r = 0; r < e->task[i].pool_n; r++)
+                m += e->task[i].pool[(size_t)r * e->dim + j];
+            cJSON_AddItemToArray(mean, cJSON_CreateNumber(m / e->task[i].pool_n));
+        }
         cJSON_AddItemToArray(arr, t);
     }
     char *body = cJSON_PrintUnformatted(o);

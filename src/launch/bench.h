@@ -65,4 +65,7 @@ struct mtg_bench_scale {
 int mtg_bench_scale(const struct mtg_cfg *cfg, const char *run_dir, int n_edges, int rounds,
                     struct mtg_bench_scale *out, struct mtg_err *err);
 
+/* `bench core`: C steps/s vs the PyTorch peer, dense GFLOP/s vs raw sgemm. Caller owns the JSON. */
+struct cJSON *mtg_bench_core(int steps);
+
 #endif

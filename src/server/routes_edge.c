@@ -125,6 +125,19 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     }
     struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);
+    /* Lifelong learning: data for a task nobody declared makes it a new task, warm-started. */
+    int k = 0;
+    for (cJSON *t = tasks->child; t; t = t->next, k++) {
+        if (srv_find_task(s, ids[k]) >= 0)
+            continue;
+        float mean[SRV_MAX_DIM];
+        int have_mean = srv_json_vector(cJSON_GetObjectItemCaseSensitive(t, "mean"), mean, s->data_dim);
+        if (srv_new_task(s, ids[k], have_mean ? mean : NULL, &err) < 0) {
+            pthread_mutex_unlock(&s->mu);
+            cJSON_Delete(o);
+            return mtg_http_resp_err(resp, &err);
+        }
+    }
     int64_t now = mtg_srv_now_ms();
     int e = s->sgda ? mtg_sgda_register_edge(s->sgda_state, id->valuestring, n, ids, samples, now, &err)
                     : mtg_fed_register_edge(s->fed, id->valuestring, n, ids, samples, now, &err);

@@ -20,6 +20,7 @@
 struct mtg_quality;
 
 #define SRV_MAX_TASKS MTG_SCHED_MAX_TASKS
+#define SRV_MAX_DIM 4096
 
 struct srv_quality {
     int evaluated;
@@ -78,6 +79,11 @@ const float *srv_task_g(struct mtg_srv *s, int t, size_t *n);
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
 int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
+/* lifelong.c: a task first seen at runtime, warm-started from the nearest known task when a data
+ * mean is given (protocol mtgan), else from scratch. Returns its index or < 0. Call with mu held. */
+int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err);
+/* Reads a JSON array of exactly n numbers into out; 1 on success. */
+int srv_json_vector(const struct cJSON *arr, float *out, int n);
 
 /* routes.c */
 const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n);
