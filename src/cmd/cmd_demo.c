@@ -5,7 +5,6 @@
  * summary. Ctrl-C stops everything cleanly.
  */
 #include <cblas.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -52,22 +51,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Removes our own checkpoint files so every demo starts from scratch (the classifier cache stays). */
-static void clear_state(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *ent;
-    while (d && (ent = readdir(d))) {
-        if (strncmp(ent->d_name, "ckpt-", 5) == 0 || strncmp(ent->d_name, "state.", 6) == 0) {
-            char path[1200];
-            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-            unlink(path);
-        }
-    }
-    if (d)
-        closedir(d);
 }
 
 static void progress(const struct mtg_srv_status *st, const struct mtg_srv_task_status *ts, double t0,
@@ -134,16 +117,12 @@ int mtg_cmd_demo(int argc, char **argv)
     cfg->port = 0;
     struct mtg_cfg_args extra;
     struct mtg_err err = {0};
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_DEMO, argc, argv, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_DEMO);
-        return 0;
+    int rc = mtg_cfg_cli(cfg, MTG_CFG_BIN_DEMO, argc, argv, &extra, 0);
+    if (rc >= 0) {
+        free(cfg), free(ts), free(sum);
+        return rc;
     }
-    if (rc != MTG_OK) {
-        fprintf(stderr, "mtgan demo: %s\n", err.msg);
-        return 2;
-    }
-    mtg_log_set_level(cfg->log_level);
+    rc = MTG_OK;
     if (!getenv("OPENBLAS_NUM_THREADS"))
         openblas_set_num_threads(1);
     const char *proto = cfg->protocol == MTG_CFG_PROTO_SGDA ? "sgda" : "mtgan";
@@ -154,7 +133,7 @@ int mtg_cmd_demo(int argc, char **argv)
     if (strcmp(cfg->state_dir, "mtgan-state") == 0)
         snprintf(cfg->state_dir, sizeof cfg->state_dir, "%s/state", run_dir);
     mkdir(cfg->state_dir, 0755);
-    clear_state(cfg->state_dir);
+    mtg_launch_clear_checkpoints(cfg->state_dir);
     /* The committed centralised reference makes the target FD-aware (DESIGN §11). */
     if (!cfg->train.reference[0] && cfg->data.dataset == MTG_CFG_DATA_DIGITS) {
         char ref[MTG_CFG_PATH_MAX + 32];

@@ -136,18 +136,11 @@ int mtg_cmd_train_local(int argc, char **argv)
     snprintf(cfg->state_dir, sizeof cfg->state_dir, "runs/train-local");
     struct mtg_cfg_args extra;
     struct mtg_err err = {0};
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_TRAIN_LOCAL, argc, argv, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_TRAIN_LOCAL);
+    int rc = mtg_cfg_cli(cfg, MTG_CFG_BIN_TRAIN_LOCAL, argc, argv, &extra, 0);
+    if (rc >= 0) {
         free(cfg);
-        return 0;
+        return rc;
     }
-    if (rc != MTG_OK) {
-        fprintf(stderr, "mtgan train-local: %s\n", err.msg);
-        free(cfg);
-        return 2;
-    }
-    mtg_log_set_level(cfg->log_level);
     if (!getenv("OPENBLAS_NUM_THREADS"))
         openblas_set_num_threads(1);
     char cache[1100];

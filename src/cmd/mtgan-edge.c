@@ -26,18 +26,11 @@ int main(int argc, char **argv)
     mtg_cfg_defaults(cfg);
     struct mtg_cfg_args extra;
     struct mtg_err err = {0};
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_EDGE, argc, argv, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_EDGE);
+    int rc = mtg_cfg_cli(cfg, MTG_CFG_BIN_EDGE, argc, argv, &extra, 0);
+    if (rc >= 0) {
         free(cfg);
-        return 0;
+        return rc;
     }
-    if (rc != MTG_OK || extra.n_pos > 0) {
-        fprintf(stderr, "mtgan-edge: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
-        free(cfg);
-        return 2;
-    }
-    mtg_log_set_level(cfg->log_level);
     if (!getenv("OPENBLAS_NUM_THREADS"))
         openblas_set_num_threads(1);
     struct sigaction sa = {.sa_handler = on_signal};

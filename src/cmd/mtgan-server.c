@@ -29,18 +29,11 @@ int main(int argc, char **argv)
     struct mtg_cfg_args extra;
     struct mtg_err err = {0};
     mtg_sedna_argv_switch(argc, argv); /* bare --sedna, as Sedna manifests write it */
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_SERVER, argc, argv, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_SERVER);
+    int rc = mtg_cfg_cli(cfg, MTG_CFG_BIN_SERVER, argc, argv, &extra, 0);
+    if (rc >= 0) {
         free(cfg);
-        return 0;
+        return rc;
     }
-    if (rc != MTG_OK || extra.n_pos > 0) {
-        fprintf(stderr, "mtgan-server: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
-        free(cfg);
-        return 2;
-    }
-    mtg_log_set_level(cfg->log_level);
     if (!getenv("OPENBLAS_NUM_THREADS"))
         openblas_set_num_threads(1);
     struct sigaction sa = {.sa_handler = on_signal};

@@ -360,3 +360,32 @@ int mtg_cfg_gan(const struct mtg_cfg *c, const char *task_id, int data_dim, stru
         return mtg_err_wrap(err, "task %s", task_id);
     return MTG_OK;
 }
+
+void mtg_cfg_codec(const struct mtg_cfg *c, int *f16, int *zlib)
+{
+    enum mtg_cfg_compress k = c->aggregation.compress;
+    *f16 = k == MTG_CFG_COMPRESS_F16 || k == MTG_CFG_COMPRESS_F16_ZLIB;
+    *zlib = k == MTG_CFG_COMPRESS_ZLIB || k == MTG_CFG_COMPRESS_F16_ZLIB;
+}
+
+int mtg_cfg_cli(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **argv, struct mtg_cfg_args *extra,
+                int max_pos)
+{
+    struct mtg_err err = {0};
+    int rc = mtg_cfg_resolve(c, bin, argc, argv, NULL, extra, &err);
+    if (rc == MTG_CFG_HELP) {
+        mtg_cfg_print_help(stdout, bin);
+        return 0;
+    }
+    if (rc != MTG_OK) {
+        fprintf(stderr, "%s: %s\n", mtg_cfg_binary_name(bin), err.msg);
+        return 2;
+    }
+    if (extra->n_pos > max_pos) {
+        fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", mtg_cfg_binary_name(bin),
+                extra->pos[max_pos]);
+        return 2;
+    }
+    mtg_log_set_level(c->log_level);
+    return -1;
+}

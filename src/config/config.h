@@ -262,6 +262,17 @@ int mtg_cfg_parse_args(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, cha
 int mtg_cfg_resolve(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **argv,
                     char *const *envp, struct mtg_cfg_args *extra, struct mtg_err *err);
 
+/*
+ * The command-line front door the binaries share: mtg_cfg_resolve on c
+ * (already holding defaults, plus any binary-specific ones), then --help
+ * printed to stdout, or the error (or more than max_pos positional
+ * arguments) to stderr prefixed with the binary's name, and the log level
+ * set. Returns -1 to carry on, else the exit code: 0 after --help, 2 for
+ * a usage or configuration error.
+ */
+int mtg_cfg_cli(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **argv, struct mtg_cfg_args *extra,
+                int max_pos);
+
 /* Every field in range plus cross-field checks (unique ids, partition min <= max, ...). */
 int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err);
 
@@ -273,6 +284,13 @@ void mtg_cfg_print_help(FILE *f, enum mtg_cfg_binary bin);
  * unchanged. *out is heap-allocated; the caller frees it with free().
  */
 int mtg_cfg_to_json(const struct mtg_cfg *c, char **out);
+
+/*
+ * The wire codec of aggregation.compress, used alike by mtgan's models and
+ * deltas and sgda's fake and feedback batches (so the comparison is fair).
+ * *f16: 1 = half precision on the wire; *zlib: 1 = compress the blob.
+ */
+void mtg_cfg_codec(const struct mtg_cfg *c, int *f16, int *zlib);
 
 /* The tasks[] entry called id, or NULL. Points into c. */
 const struct mtg_cfg_task *mtg_cfg_find_task(const struct mtg_cfg *c, const char *id);

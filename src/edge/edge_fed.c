@@ -31,11 +31,12 @@ static double wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void wire_choice(const struct mtg_edge *e, enum mtg_dtype *dtype, unsigned *flags)
+void edge_wire_choice(const struct mtg_edge *e, enum mtg_dtype *dtype, unsigned *flags)
 {
-    enum mtg_cfg_compress c = e->cfg->aggregation.compress;
-    *dtype = (c == MTG_CFG_COMPRESS_F16 || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
-    *flags = (c == MTG_CFG_COMPRESS_ZLIB || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_BLOB_ZLIB : 0;
+    int f16, zlib;
+    mtg_cfg_codec(e->cfg, &f16, &zlib);
+    *dtype = f16 ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
+    *flags = zlib ? MTG_BLOB_ZLIB : 0;
 }
 
 static void restore_start(struct edge_task *t)
@@ -54,7 +55,7 @@ static int pull(struct mtg_edge *e, struct edge_task *t, uint64_t version, struc
     }
     enum mtg_dtype dtype;
     unsigned flags;
-    wire_choice(e, &dtype, &flags);
+    edge_wire_choice(e, &dtype, &flags);
     char path[256], inm[96];
     snprintf(path, sizeof path, "/v1/tasks/%s/models/gan?dtype=%s&zlib=%d", t->id,
              dtype == MTG_DTYPE_F16 ? "f16" : "f32", flags ? 1 : 0);
@@ -119,7 +120,7 @@ static int push(struct mtg_edge *e, struct edge_task *t, uint64_t round, int ste
         t->delta_d[i] = pd[i] - t->start_d[i];
     enum mtg_dtype dtype;
     unsigned flags;
-    wire_choice(e, &dtype, &flags);
+    edge_wire_choice(e, &dtype, &flags);
     struct mtg_blob *b = mtg_blob_new(err);
     uint32_t dg = (uint32_t)ng, dd = (uint32_t)nd;
     uint8_t *bytes = NULL;

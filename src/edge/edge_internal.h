@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "edge/client.h"
 #include "edge/edge.h"
+#include "wire/blob.h"
 
 #define EDGE_MAX_TASKS 32
 
@@ -51,6 +52,8 @@ struct edge_task *edge_find_task(struct mtg_edge *e, const char *id);
 int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_role role, struct mtg_err *err);
 
 /* edge_fed.c / edge_sgda.c */
+/* The configured wire codec for this edge's uploads and downloads. */
+void edge_wire_choice(const struct mtg_edge *e, enum mtg_dtype *dtype, unsigned *flags);
 int edge_run_fed(struct mtg_edge *e, struct mtg_err *err);
 int edge_run_sgda(struct mtg_edge *e, struct mtg_err *err);
 

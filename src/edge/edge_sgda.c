@@ -19,9 +19,9 @@
 static int send_feedback(struct mtg_edge *e, struct edge_task *t, const char *step, const struct mtg_gan_stats *st,
                          double compute_s, struct mtg_err *err)
 {
-    enum mtg_cfg_compress c = e->cfg->aggregation.compress;
-    enum mtg_dtype dtype = (c == MTG_CFG_COMPRESS_F16 || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
-    unsigned flags = (c == MTG_CFG_COMPRESS_ZLIB || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_BLOB_ZLIB : 0;
+    enum mtg_dtype dtype;
+    unsigned flags;
+    edge_wire_choice(e, &dtype, &flags);
     struct mtg_blob *b = mtg_blob_new(err);
     uint32_t dims[2] = {(uint32_t)e->batch, (uint32_t)e->dim};
     uint8_t *bytes = NULL;

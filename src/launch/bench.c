@@ -5,7 +5,6 @@
 #include "launch/launch.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,22 +44,6 @@ static int make_dirs(const char *path, struct mtg_err *err)
     if (mkdir(buf, 0755) != 0 && errno != EEXIST)
         return mtg_err_set(err, MTG_EIO, "bench: mkdir %s: %s", buf, strerror(errno));
     return MTG_OK;
-}
-
-/* Every run starts from scratch: drop checkpoints of an earlier run in the same directory. */
-static void clear_checkpoints(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *ent;
-    while (d && (ent = readdir(d))) {
-        if (strncmp(ent->d_name, "ckpt-", 5) == 0 || strncmp(ent->d_name, "state.", 6) == 0) {
-            char path[1300];
-            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-            unlink(path);
-        }
-    }
-    if (d)
-        closedir(d);
 }
 
 static cJSON *get_status(struct mtg_client *c)
@@ -162,7 +145,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
     snprintf(cfg->state_dir, sizeof cfg->state_dir, "%s/state", run_dir);
     if (rc == MTG_OK)
         rc = make_dirs(cfg->state_dir, err);
-    clear_checkpoints(cfg->state_dir);
+    mtg_launch_clear_checkpoints(cfg->state_dir);
     struct mtg_launch *l = NULL;
     struct mtg_client *c = NULL;
     unsigned port = 0;

@@ -2,6 +2,7 @@
 #include "core/log.h"
 #include "core/status.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +25,21 @@ struct mtg_launch {
     pid_t edge[MTG_LAUNCH_MAX_EDGES];
     int n_edges;
 };
+
+void mtg_launch_clear_checkpoints(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    while (d && (ent = readdir(d))) {
+        if (strncmp(ent->d_name, "ckpt-", 5) == 0 || strncmp(ent->d_name, "state.", 6) == 0) {
+            char path[1300];
+            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
 
 int mtg_launch_bindir(char *out, size_t n, struct mtg_err *err)
 {

@@ -24,6 +24,9 @@ struct mtg_launch;
 
 #define MTG_LAUNCH_MAX_EDGES 256
 
+/* Removes checkpoint files (state*.json, ckpt-*.blob) from dir so a run starts fresh; other files stay. */
+void mtg_launch_clear_checkpoints(const char *dir);
+
 /* Directory of the running executable (where mtgan-server and mtgan-edge live). */
 int mtg_launch_bindir(char *out, size_t n, struct mtg_err *err);
 

@@ -1,4 +1,5 @@
 #include "proto/fed.h"
+#include "proto/registry.h"
 #include "core/status.h"
 
 #include <math.h>
@@ -245,27 +246,15 @@ int mtg_fed_find_edge(const struct mtg_fed *fed, const char *id)
     return -1;
 }
 
+static int find_task(const void *fed, const char *id) { return mtg_fed_find_task(fed, id); }
+
 int mtg_fed_register_edge(struct mtg_fed *fed, const char *id, int n, const char *const *task_ids,
                           const int *samples, int64_t now_ms, struct mtg_err *err)
 {
-    size_t len = id ? strlen(id) : 0;
-    if (len == 0 || len >= MTG_FED_ID_MAX)
-        return mtg_err_set(err, MTG_EINVAL, "edge id must be 1..%d characters", MTG_FED_ID_MAX - 1);
-    if (n < 0 || n > MTG_SCHED_MAX_EDGE_TASKS)
-        return mtg_err_set(err, MTG_ERANGE, "edge \"%s\": %d tasks outside [0, %d]", id, n,
-                           MTG_SCHED_MAX_EDGE_TASKS);
     int idx[MTG_SCHED_MAX_EDGE_TASKS];
-    for (int k = 0; k < n; k++) {
-        idx[k] = mtg_fed_find_task(fed, task_ids[k]);
-        if (idx[k] < 0)
-            return mtg_err_set(err, MTG_ENOTFOUND, "edge \"%s\": unknown task \"%s\"", id, task_ids[k]);
-        if (samples[k] < 1)
-            return mtg_err_set(err, MTG_EINVAL, "edge \"%s\": task \"%s\" has %d samples (need >= 1)", id,
-                               task_ids[k], samples[k]);
-        for (int j = 0; j < k; j++)
-            if (idx[j] == idx[k])
-                return mtg_err_set(err, MTG_EINVAL, "edge \"%s\": task \"%s\" listed twice", id, task_ids[k]);
-    }
+    int rc = mtg_proto_resolve_tasks(id, n, task_ids, samples, find_task, fed, idx, err);
+    if (rc != MTG_OK)
+        return rc;
     int e = mtg_fed_find_edge(fed, id);
     if (e < 0) {
         if (fed->n_edges >= MTG_SCHED_MAX_EDGES)

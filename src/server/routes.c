@@ -70,20 +70,11 @@ cJSON *srv_task_json(struct mtg_srv *s, int t)
     cJSON_AddStringToObject(o, "id", srv_task_id(s, t));
     cJSON_AddNumberToObject(o, "version", (double)srv_task_version(s, t));
     cJSON_AddNumberToObject(o, "steps", (double)srv_task_steps(s, t));
-    int active;
-    float ld, lg;
-    if (s->sgda) {
-        struct mtg_sgda_task_info ti;
-        mtg_sgda_task_info(s->sgda_state, t, &ti);
-        active = ti.active, ld = ti.loss_d, lg = ti.loss_g;
-    } else {
-        struct mtg_fed_task_info fi;
-        mtg_fed_task_info(s->fed, t, &fi);
-        active = fi.active, ld = fi.loss_d, lg = fi.loss_g;
-    }
-    cJSON_AddBoolToObject(o, "active", active);
-    cJSON_AddNumberToObject(o, "loss_d", ld);
-    cJSON_AddNumberToObject(o, "loss_g", lg);
+    struct srv_task_view v;
+    srv_task_view(s, t, &v);
+    cJSON_AddBoolToObject(o, "active", v.active);
+    cJSON_AddNumberToObject(o, "loss_d", v.loss_d);
+    cJSON_AddNumberToObject(o, "loss_g", v.loss_g);
     const struct srv_quality *q = &s->q[t];
     if (q->evaluated) {
         cJSON *qj = cJSON_AddObjectToObject(o, "quality");

@@ -51,14 +51,16 @@ static int wait_budget(const struct mtg_http_req *req, struct mtg_http_resp *res
 /* Fake batches use the same codec as mtgan's models and deltas (aggregation.compress): a fair wire. */
 static enum mtg_dtype srv_wire_dtype(const struct mtg_srv *s)
 {
-    enum mtg_cfg_compress c = s->cfg->aggregation.compress;
-    return (c == MTG_CFG_COMPRESS_F16 || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
+    int f16, zlib;
+    mtg_cfg_codec(s->cfg, &f16, &zlib);
+    return f16 ? MTG_DTYPE_F16 : MTG_DTYPE_F32;
 }
 
 static unsigned srv_wire_flags(const struct mtg_srv *s)
 {
-    enum mtg_cfg_compress c = s->cfg->aggregation.compress;
-    return (c == MTG_CFG_COMPRESS_ZLIB || c == MTG_CFG_COMPRESS_F16_ZLIB) ? MTG_BLOB_ZLIB : 0;
+    int f16, zlib;
+    mtg_cfg_codec(s->cfg, &f16, &zlib);
+    return zlib ? MTG_BLOB_ZLIB : 0;
 }
 
 static int edge_index(struct mtg_srv *s, const char *id)

@@ -34,49 +34,45 @@ int srv_find_task(const struct mtg_srv *s, const char *id)
     return (t >= 0 && s->deleted[t]) ? -1 : t;
 }
 
-const char *srv_task_id(const struct mtg_srv *s, int t)
+void srv_task_view(const struct mtg_srv *s, int t, struct srv_task_view *v)
 {
     if (s->sgda) {
         struct mtg_sgda_task_info ti;
         mtg_sgda_task_info(s->sgda_state, t, &ti);
-        return ti.id;
+        *v = (struct srv_task_view){ti.id, ti.steps, ti.steps, ti.active, ti.loss_d, ti.loss_g, ti.cfg};
+        return;
     }
     struct mtg_fed_task_info fi;
     mtg_fed_task_info(s->fed, t, &fi);
-    return fi.id;
+    *v = (struct srv_task_view){fi.id, fi.version, fi.steps, fi.active, fi.loss_d, fi.loss_g, fi.cfg};
+}
+
+const char *srv_task_id(const struct mtg_srv *s, int t)
+{
+    struct srv_task_view v;
+    srv_task_view(s, t, &v);
+    return v.id;
 }
 
 uint64_t srv_task_version(const struct mtg_srv *s, int t)
 {
-    if (s->sgda) {
-        struct mtg_sgda_task_info ti;
-        mtg_sgda_task_info(s->sgda_state, t, &ti);
-        return ti.steps;
-    }
-    struct mtg_fed_task_info fi;
-    mtg_fed_task_info(s->fed, t, &fi);
-    return fi.version;
+    struct srv_task_view v;
+    srv_task_view(s, t, &v);
+    return v.version;
 }
 
 uint64_t srv_task_steps(const struct mtg_srv *s, int t)
 {
-    if (s->sgda)
-        return srv_task_version(s, t);
-    struct mtg_fed_task_info fi;
-    mtg_fed_task_info(s->fed, t, &fi);
-    return fi.steps;
+    struct srv_task_view v;
+    srv_task_view(s, t, &v);
+    return v.steps;
 }
 
 const struct mtg_gan_cfg *srv_task_cfg(const struct mtg_srv *s, int t)
 {
-    if (s->sgda) {
-        struct mtg_sgda_task_info ti;
-        mtg_sgda_task_info(s->sgda_state, t, &ti);
-        return ti.cfg;
-    }
-    struct mtg_fed_task_info fi;
-    mtg_fed_task_info(s->fed, t, &fi);
-    return fi.cfg;
+    struct srv_task_view v;
+    srv_task_view(s, t, &v);
+    return v.cfg;
 }
 
 const float *srv_task_g(struct mtg_srv *s, int t, size_t *n)
@@ -434,19 +430,11 @@ void mtg_srv_status(struct mtg_srv *s, struct mtg_srv_status *st, struct mtg_srv
         o->precision = s->q[t].precision;
         o->recall = s->q[t].recall;
         o->reached_s = s->q[t].reached_s;
-        if (s->sgda) {
-            struct mtg_sgda_task_info ti;
-            mtg_sgda_task_info(s->sgda_state, t, &ti);
-            o->active = ti.active;
-            o->loss_d = ti.loss_d;
-            o->loss_g = ti.loss_g;
-        } else {
-            struct mtg_fed_task_info fi;
-            mtg_fed_task_info(s->fed, t, &fi);
-            o->active = fi.active;
-            o->loss_d = fi.loss_d;
-            o->loss_g = fi.loss_g;
-        }
+        struct srv_task_view v;
+        srv_task_view(s, t, &v);
+        o->active = v.active;
+        o->loss_d = v.loss_d;
+        o->loss_g = v.loss_g;
     }
     pthread_mutex_unlock(&s->mu);
 }

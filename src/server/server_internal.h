@@ -68,6 +68,16 @@ struct cJSON *srv_task_json(struct mtg_srv *s, int t);
 int64_t mtg_srv_now_ms(void);
 
 /* Protocol-neutral views (call with mu held). */
+struct srv_task_view {
+    const char *id;
+    uint64_t version; /* model version (sgda: generator steps) */
+    uint64_t steps;
+    int active;
+    float loss_d;
+    float loss_g;
+    const struct mtg_gan_cfg *cfg;
+};
+void srv_task_view(const struct mtg_srv *s, int t, struct srv_task_view *v);
 int srv_n_tasks(const struct mtg_srv *s);
 int srv_find_task(const struct mtg_srv *s, const char *id);
 const char *srv_task_id(const struct mtg_srv *s, int t);
