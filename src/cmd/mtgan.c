@@ -25,7 +25,9 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
-    fprintf(f, "\nservers: mtgan-server --help, mtgan-edge --help\n");
+    fprintf(f, "\nEvery command reads its settings from flags, MTGAN_* environment variables and\n"
+               "a JSON file (--config FILE or MTGAN_CONFIG), in that order of precedence.\n"
+               "servers: mtgan-server --help, mtgan-edge --help\n");
 }
 
 int main(int argc, char **argv)

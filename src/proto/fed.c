@@ -40,6 +40,8 @@ struct fed_edge {
     int64_t last_seen;
     int alive;
     struct mtg_fed_assignment asg;
+    /* The assignment of the round that closed last: a retried upload of it is a duplicate, not an error. */
+    struct mtg_fed_assignment prev;
 };
 
 struct mtg_fed {
@@ -379,8 +381,10 @@ static void close_round(struct mtg_fed *fed)
         }
         end_task_round(t);
     }
-    for (int e = 0; e < fed->n_edges; e++)
+    for (int e = 0; e < fed->n_edges; e++) {
+        fed->edges[e].prev = fed->edges[e].asg;
         fed->edges[e].asg.n_items = 0;
+    }
     fed->open = 0;
 }
 
@@ -483,6 +487,9 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
     struct fed_edge *ed = &fed->edges[edge];
     struct fed_task *t = &fed->tasks[task];
     ed->last_seen = now_ms;
+    for (int k = 0; round != ed->asg.round && round == ed->prev.round && k < ed->prev.n_items; k++)
+        if (ed->prev.item[k].task == task && ed->prev.item[k].done)
+            return MTG_FED_DUPLICATE;
     struct mtg_fed_item *item = NULL;
     for (int k = 0; k < ed->asg.n_items; k++)
         if (ed->asg.item[k].task == task)

@@ -59,8 +59,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
     return MTG_OK;
 }
 
-/* Task ids become file and tensor names: the config's rule, [A-Za-z0-9._-]{1,63} starting alphanumeric. */
-static int valid_id(const char *id)
+int srv_valid_id(const char *id)
 {
     size_t n = strlen(id);
     if (n == 0 || n > 63 || !((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z') ||
@@ -77,7 +76,7 @@ static int valid_id(const char *id)
 
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err)
 {
-    if (!valid_id(id))
+    if (!srv_valid_id(id))
         return mtg_err_set(err, MTG_EINVAL, "task id \"%.80s\" must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}", id);
     int best = -1;
     double best_d = INFINITY;

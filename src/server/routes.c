@@ -212,7 +212,13 @@ static int h_task_put(void *ctx, const struct mtg_http_req *req, struct mtg_http
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     cJSON *o = NULL;
-    if (t < 0 && (t = srv_add_task(s, &tmp->tasks[0], &err)) >= 0) {
+    int was_deleted = 0;
+    for (int i = 0; t < 0 && i < srv_n_tasks(s); i++)
+        was_deleted |= s->deleted[i] && strcmp(srv_task_id(s, i), id) == 0;
+    if (was_deleted) {
+        /* Edges may still hold versions of the old task: a reused id would mix two models. */
+        mtg_err_set(&err, MTG_ECONFLICT, "task \"%s\" was deleted; ids of deleted tasks cannot be reused", id);
+    } else if (t < 0 && (t = srv_add_task(s, &tmp->tasks[0], &err)) >= 0) {
         o = srv_task_json(s, t);
         pthread_cond_broadcast(&s->changed);
     } else if (t >= 0) {

@@ -104,8 +104,8 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     cJSON *id = o ? cJSON_GetObjectItemCaseSensitive(o, "id") : NULL;
     cJSON *tasks = o ? cJSON_GetObjectItemCaseSensitive(o, "tasks") : NULL;
     const char *bad = !o ? "body is not valid JSON"
-                      : !cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > 63
-                          ? "\"id\" must be a string of 1..63 characters"
+                      : !cJSON_IsString(id) || !srv_valid_id(id->valuestring)
+                          ? "\"id\" must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}"
                       : !cJSON_IsArray(tasks) || cJSON_GetArraySize(tasks) > MTG_SCHED_MAX_EDGE_TASKS
                           ? "\"tasks\" must be an array of at most 32 {id, samples}"
                           : NULL;

@@ -138,6 +138,9 @@ static int create_configured_tasks(struct mtg_srv *s, struct mtg_err *err)
     struct mtg_cfg_task tc;
     if (s->cfg->data.dataset == MTG_CFG_DATA_RING) {
         mtg_cfg_task_for(s->cfg, "ring", &tc);
+        /* Ring points lie at radius 2: the digits default (sigmoid into [0,1]) cannot reach them. */
+        if (!mtg_cfg_find_task(s->cfg, "ring"))
+            tc.generator.output_activation = MTG_ACT_NONE;
         return srv_add_task(s, &tc, err) < 0 ? err->code : MTG_OK;
     }
     int n = s->cfg->data.tasks.n ? s->cfg->data.tasks.n : 10;

@@ -92,6 +92,11 @@ int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_er
 /* lifelong.c: a task first seen at runtime, warm-started from the nearest known task when a data
  * mean is given (protocol mtgan), else from scratch. Returns its index or < 0. Call with mu held. */
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err);
+/*
+ * Task and edge ids become file, tensor and path names: the config's rule,
+ * [A-Za-z0-9][A-Za-z0-9._-]{0,62}. 1 when id is acceptable.
+ */
+int srv_valid_id(const char *id);
 /* Reads a JSON array of exactly n numbers into out; 1 on success. */
 int srv_json_vector(const struct cJSON *arr, float *out, int n);
 

@@ -87,7 +87,9 @@ Test(fed, sync_round_weighted_average_and_idempotent)
     mtg_fed_task_info(r.fed, 0, &ti);
     cr_assert_eq(ti.version, 1);
     cr_assert_eq(ti.steps, 20);
-    cr_assert_eq(submit_const(&r, e0, a.round, 1.0f, 5), MTG_ECONFLICT, "closed round");
+    cr_assert_eq(submit_const(&r, e0, a.round, 1.0f, 5), MTG_FED_DUPLICATE,
+                 "a retry of an update the closed round already folded in is a duplicate, not an error");
+    cr_assert_eq(submit_const(&r, e0, a.round - 1, 1.0f, 5), MTG_ECONFLICT, "an older round is a conflict");
     rig_down(&r);
 }
 
