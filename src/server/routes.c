@@ -279,6 +279,9 @@ static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     if (!b)
         return MTG_ENOMEM;
     char etag[64];
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     int rc = MTG_OK;
@@ -290,29 +293,34 @@ static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
             mtg_blob_free(b);
             return mtg_http_resp_not_modified(resp, etag);
         }
+        /*
+         * Encode straight from the globals while holding the lock: aggregation
+         * writes them in place, and a private copy per concurrent download
+         * would cost one model of memory per edge pulling.
+         */
         size_t n;
         uint32_t dim;
         if (want_g) {
             const float *g = srv_task_g(s, t, &n);
             dim = (uint32_t)n;
-            rc = mtg_blob_add(b, "g", 1, &dim, g, dtype, NULL);
+            rc = mtg_blob_add_ref(b, "g", 1, &dim, g, dtype, &err);
         }
         if (want_d && rc == MTG_OK) {
             const float *d = mtg_fed_task_d(s->fed, t, &n);
             dim = (uint32_t)n;
-            rc = mtg_blob_add(b, "d", 1, &dim, d, dtype, NULL);
+            rc = mtg_blob_add_ref(b, "d", 1, &dim, d, dtype, &err);
         }
+        if (rc == MTG_OK)
+            rc = mtg_blob_encode(b, flags, &bytes, &len, &err);
     }
     pthread_mutex_unlock(&s->mu);
-    if (t < 0) {
-        mtg_blob_free(b);
+    mtg_blob_free(b);
+    if (t < 0)
         return mtg_http_resp_error(resp, 404, "not_found", "unknown task \"%s\"", id);
-    }
-    if (rc != MTG_OK) {
-        mtg_blob_free(b);
-        return rc;
-    }
-    return srv_blob_reply(resp, b, flags, etag);
+    if (rc != MTG_OK)
+        return mtg_http_resp_err(resp, &err);
+    mtg_http_resp_header(resp, "ETag", etag);
+    return mtg_http_resp_blob(resp, 200, bytes, len, 1);
 }
 
 static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
