@@ -227,16 +227,29 @@ float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n)
     return fed->tasks[task].d;
 }
 
+/*
+ * The budget is enforced here, not by the server's loop, so that the round
+ * opened right after this one never includes a task that has just finished:
+ * a finished task's globals must not move again.
+ */
+static void retire_if_spent(const struct mtg_fed *fed, struct fed_task *t)
+{
+    if (fed->opts.max_steps > 0 && t->steps >= fed->opts.max_steps)
+        t->active = 0;
+}
+
 void mtg_fed_set_task_state(struct mtg_fed *fed, int task, uint64_t version, uint64_t rounds, uint64_t steps)
 {
     fed->tasks[task].version = version;
     fed->tasks[task].rounds = rounds;
     fed->tasks[task].steps = steps;
+    retire_if_spent(fed, &fed->tasks[task]);
 }
 
 void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double gap)
 {
     fed->tasks[task].active = active;
+    retire_if_spent(fed, &fed->tasks[task]);
     fed->tasks[task].gap = gap < 0 ? 0 : gap > 1 ? 1 : gap;
 }
 
@@ -380,6 +393,7 @@ static void close_round(struct mtg_fed *fed)
             t->steps += t->pending_steps;
         }
         end_task_round(t);
+        retire_if_spent(fed, t);
     }
     for (int e = 0; e < fed->n_edges; e++) {
         fed->edges[e].prev = fed->edges[e].asg;
@@ -528,6 +542,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         t->version++;
         t->rounds++;
         t->steps += (uint64_t)u->steps;
+        retire_if_spent(fed, t);
     } else {
         if (!t->in_round || !(t->w_planned > 0)) {
             fed->rejected++;

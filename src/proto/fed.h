@@ -42,6 +42,7 @@ struct mtg_fed_opts {
     float server_lr;        /* 1 = plain FedAvg */
     int edge_expiry_ms;     /* no heartbeat for this long -> edge is dead */
     float max_delta_norm;   /* reject deltas whose L2 norm exceeds this (poisoning guard); 0 = off */
+    uint64_t max_steps;     /* a task at this many steps leaves the plan; 0 = no budget */
 };
 
 struct mtg_fed_item {

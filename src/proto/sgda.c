@@ -133,14 +133,26 @@ void mtg_sgda_task_info(const struct mtg_sgda *s, int task, struct mtg_sgda_task
     out->cfg = &t->cfg;
 }
 
+/* Enforced here so the step started right after a task's last one never includes it. */
+static void retire_if_spent(const struct mtg_sgda *s, struct sgda_task *t)
+{
+    if (s->opts.max_steps > 0 && t->steps >= s->opts.max_steps)
+        t->active = 0;
+}
+
 void mtg_sgda_set_task_quality(struct mtg_sgda *s, int task, int active, double gap)
 {
     s->tasks[task].active = active;
+    retire_if_spent(s, &s->tasks[task]);
     s->tasks[task].gap = gap;
 }
 
 struct mtg_gan *mtg_sgda_task_gan(struct mtg_sgda *s, int task) { return s->tasks[task].gan; }
-void mtg_sgda_set_task_steps(struct mtg_sgda *s, int task, uint64_t steps) { s->tasks[task].steps = steps; }
+void mtg_sgda_set_task_steps(struct mtg_sgda *s, int task, uint64_t steps)
+{
+    s->tasks[task].steps = steps;
+    retire_if_spent(s, &s->tasks[task]);
+}
 
 int mtg_sgda_find_edge(const struct mtg_sgda *s, const char *id)
 {
@@ -271,6 +283,7 @@ static void finish_step(struct mtg_sgda *s)
         /* Missing edges' rows are zero; average over the edges that answered. */
         mtg_gan_g_apply(t->gan, s->dfake, s->n_part * t->cfg.batch, 1.0f / (float)got);
         t->steps++;
+        retire_if_spent(s, t);
     }
     s->running = 0;
     s->fake = NULL;

@@ -32,6 +32,7 @@ struct mtg_sgda;
 struct mtg_sgda_opts {
     int step_deadline_ms; /* a step closes without a silent edge after this long */
     int edge_expiry_ms;
+    uint64_t max_steps;   /* a task at this many steps leaves the rotation; 0 = no budget */
 };
 
 struct mtg_sgda_fakes {

@@ -291,29 +291,6 @@ out:
     return rc;
 }
 
-/* Recreates protocol state from scratch so a half-applied load leaves nothing behind. */
-static int reset_protocol(struct mtg_srv *s, struct mtg_err *err)
-{
-    if (s->sgda) {
-        struct mtg_sgda_opts o = {.step_deadline_ms = s->cfg->scheduler.server.round_deadline_ms,
-                                  .edge_expiry_ms = s->cfg->limits.edge_expiry_ms};
-        mtg_sgda_free(s->sgda_state);
-        s->sgda_state = mtg_sgda_new(&o, err);
-        return s->sgda_state ? MTG_OK : err->code;
-    }
-    struct mtg_fed_opts o = {
-        .round_deadline_ms = s->cfg->scheduler.server.round_deadline_ms,
-        .async = s->cfg->aggregation.mode == MTG_CFG_AGG_ASYNC || s->cfg->scheduler.server.policy == MTG_CFG_SPOL_ASYNC,
-        .staleness_bound = s->cfg->scheduler.server.staleness_bound,
-        .server_lr = 1.0f,
-        .edge_expiry_ms = s->cfg->limits.edge_expiry_ms,
-        .max_delta_norm = 1e4f,
-    };
-    mtg_fed_free(s->fed);
-    s->fed = mtg_fed_new(&o, s->sched, err);
-    return s->fed ? MTG_OK : err->code;
-}
-
 int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
 {
     *loaded = 0;
@@ -334,7 +311,7 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
         mtg_log(MTG_LOG_WARN, "server", "checkpoint %s unusable: %s", path, e.msg);
         if (e.code == MTG_ECONFLICT)
             return mtg_err_set(err, e.code, "%s", e.msg);
-        int rc = reset_protocol(s, err);
+        int rc = srv_protocol_new(s, err);
         if (rc != MTG_OK)
             return rc;
         memset(s->deleted, 0, sizeof s->deleted);

@@ -167,9 +167,18 @@ static int make_protocol(struct mtg_srv *s, struct mtg_err *err)
     s->sched = mtg_sched_new(policy_names[c->scheduler.server.policy], &sp, err);
     if (!s->sched)
         return err->code;
+    return srv_protocol_new(s, err);
+}
+
+/* (Re)creates the protocol state from config; a checkpoint load uses it to drop half-applied state. */
+int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
+{
+    const struct mtg_cfg *c = s->cfg;
     if (s->sgda) {
         struct mtg_sgda_opts o = {.step_deadline_ms = c->scheduler.server.round_deadline_ms,
-                                  .edge_expiry_ms = c->limits.edge_expiry_ms};
+                                  .edge_expiry_ms = c->limits.edge_expiry_ms,
+                                  .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0};
+        mtg_sgda_free(s->sgda_state);
         s->sgda_state = mtg_sgda_new(&o, err);
         return s->sgda_state ? MTG_OK : err->code;
     }
@@ -180,7 +189,9 @@ static int make_protocol(struct mtg_srv *s, struct mtg_err *err)
         .server_lr = 1.0f,
         .edge_expiry_ms = c->limits.edge_expiry_ms,
         .max_delta_norm = 1e4f,
+        .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
     };
+    mtg_fed_free(s->fed);
     s->fed = mtg_fed_new(&o, s->sched, err);
     return s->fed ? MTG_OK : err->code;
 }

@@ -111,6 +111,7 @@ int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp 
 int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 
 /* checkpoint.c */
+int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err);
 int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err);
 int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err);
 

@@ -25,12 +25,12 @@ struct rig {
     size_t ng, nd;
 };
 
-static void rig_up(struct rig *r, int async, int staleness)
+static void rig_up_budget(struct rig *r, int async, int staleness, uint64_t max_steps)
 {
     struct mtg_sched_params sp = {.local_steps = 10, .round_deadline_ms = 1000};
     r->sched = mtg_sched_new("fixed", &sp, NULL);
     struct mtg_fed_opts o = {.round_deadline_ms = 1000, .async = async, .staleness_bound = staleness,
-                             .server_lr = 1.0f, .edge_expiry_ms = 5000};
+                             .server_lr = 1.0f, .edge_expiry_ms = 5000, .max_steps = max_steps};
     struct mtg_err err = {0};
     r->fed = mtg_fed_new(&o, r->sched, &err);
     cr_assert_not_null(r->fed, "%s", err.msg);
@@ -39,6 +39,8 @@ static void rig_up(struct rig *r, int async, int staleness)
     mtg_fed_task_g(r->fed, 0, &r->ng);
     mtg_fed_task_d(r->fed, 0, &r->nd);
 }
+
+static void rig_up(struct rig *r, int async, int staleness) { rig_up_budget(r, async, staleness, 0); }
 
 static void rig_down(struct rig *r)
 {
@@ -173,5 +175,33 @@ Test(fed, warm_start_copies_globals)
     cr_assert_eq(n0, n1);
     cr_assert_eq(memcmp(a, b, n0 * sizeof(float)), 0);
     cr_assert_lt(mtg_fed_add_task_from(r.fed, "t1", 0, NULL), 0, "duplicate id");
+    rig_down(&r);
+}
+
+Test(fed, task_at_budget_leaves_the_next_round)
+{
+    /* Two rounds of 10 steps spend a budget of 20: the round opened by the
+     * very tick that closes the second must not include the task again. */
+    struct rig r;
+    rig_up_budget(&r, 0, 0, 20);
+    const char *ids[] = {"t0"};
+    int n[] = {100};
+    int e = mtg_fed_register_edge(r.fed, "a", 1, ids, n, 0, NULL);
+    struct mtg_fed_assignment a;
+    for (int round = 1; round <= 2; round++) {
+        mtg_fed_tick(r.fed, round * 10);
+        cr_assert_eq(mtg_fed_get_assignment(r.fed, e, round * 10, &a), MTG_OK);
+        cr_assert_eq(a.n_items, 1, "round %d plans the task", round);
+        cr_assert_eq(submit_const(&r, e, a.round, 0.5f, round * 10 + 1), MTG_FED_APPLIED);
+    }
+    mtg_fed_tick(r.fed, 30);
+    struct mtg_fed_task_info info;
+    mtg_fed_task_info(r.fed, 0, &info);
+    cr_assert_eq(info.steps, 20);
+    cr_assert_eq(info.active, 0, "a task at its budget is retired");
+    cr_assert_eq(mtg_fed_round_open(r.fed), 0, "no round opens with nothing left to train");
+    mtg_fed_set_task_quality(r.fed, 0, 1, 0.5);
+    mtg_fed_task_info(r.fed, 0, &info);
+    cr_assert_eq(info.active, 0, "quality feedback cannot revive a spent task");
     rig_down(&r);
 }
