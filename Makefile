@@ -72,6 +72,7 @@ INT_BINS  := $(INT_SRC:tests/integration/%.c=$(OUT)/test/integration/%)
 # processes, so they get fewer jobs.
 CRIT_JOBS ?= 2
 TEST_ENV  := MTGAN_BIN_DIR=$(abspath $(OUT)/bin) MTGAN_DATA_DIR=$(abspath data) \
+             MTGAN_IT_TIME_SCALE=$(if $(filter 1,$(SAN)),3,1) \
              MTGAN_SRC_DIR=$(abspath .) OPENBLAS_NUM_THREADS=1 \
              ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

@@ -4,12 +4,17 @@
 #   build/deps.sh              install what is missing (apt-get)
 #   build/deps.sh --if-missing same, but quietly do nothing when all present
 #   build/deps.sh --check      only report; exit 1 if anything is missing
+#   build/deps.sh --dev        also the reliability tools: clang (make fuzz), valgrind (make valgrind)
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libopenblas-dev
       libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev)
 
 mode="${1:-install}"
+if [ "$mode" = "--dev" ]; then
+    PKGS+=(clang libclang-rt-14-dev valgrind)  # the fuzzer runtime is only a Recommends of clang
+    mode=install
+fi
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

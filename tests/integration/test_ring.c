@@ -26,7 +26,7 @@
 
 static void fini(void) { tp_cleanup(); }
 
-TestSuite(ring, .fini = fini, .timeout = 120);
+TestSuite(ring, .fini = fini, .timeout = 400); /* TRAIN_TIMEOUT_S x tp_time_scale() governs */
 
 static long env_long(const char *name, long def)
 {
@@ -106,7 +106,8 @@ static void train_ring(const char *protocol, long steps, double lr)
 
     int done = 0;
     double task_steps = 0;
-    while (!done && tp_now_s() - t0 < TRAIN_TIMEOUT_S) {
+    const double timeout_s = TRAIN_TIMEOUT_S * tp_time_scale();
+    while (!done && tp_now_s() - t0 < timeout_s) {
         tp_sleep_ms(200);
         cJSON *st = tp_get_json(s.port, "/v1/status");
         cr_assert_not_null(st, "%s: GET /v1/status failed", protocol);
@@ -125,7 +126,7 @@ static void train_ring(const char *protocol, long steps, double lr)
     double train_s = tp_now_s() - t0;
     if (!done) {
         dump_log(s.log);
-        cr_assert_fail("%s: not done after %.0f s: ring steps %g of %ld", protocol, TRAIN_TIMEOUT_S, task_steps,
+        cr_assert_fail("%s: not done after %.0f s: ring steps %g of %ld", protocol, timeout_s, task_steps,
                        steps);
     }
     cr_expect_geq(task_steps, (double)steps, "%s: done at %g steps, budget %ld", protocol, task_steps, steps);

@@ -581,6 +581,13 @@ double tp_now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double tp_time_scale(void)
+{
+    const char *v = getenv("MTGAN_IT_TIME_SCALE");
+    double k = v ? strtod(v, NULL) : 1.0;
+    return k >= 1.0 && k <= 100.0 ? k : 1.0;
+}
+
 void tp_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -124,6 +124,9 @@ double tp_status_number(unsigned port, const char *path);
 /* ---- time ---- */
 
 double tp_now_s(void);
+/* $MTGAN_IT_TIME_SCALE (default 1; `make sanitize` sets 3): multiplies training deadlines,
+ * because ASan/UBSan builds train several times slower. Criterion suite timeouts stay fixed. */
+double tp_time_scale(void);
 void tp_sleep_ms(int ms);
 
 #endif
