@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_internal.h"
 #include "core/gan.h"
 #include "core/status.h"
 
@@ -516,4 +517,38 @@ Test(config, to_json_round_trip)
     free(j2);
     free(c);
     free(d);
+}
+
+/* docs/config.md is the reference users read: a key added to the table must be added there too. */
+Test(config, every_key_is_documented)
+{
+    const char *src = getenv("MTGAN_SRC_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/config.md", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    static char doc[1 << 18];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    static const struct {
+        enum mtg_cfg_table table;
+        const char *prefix;
+    } tables[] = {{MTG_CFG_TABLE_TOP, ""}, {MTG_CFG_TABLE_TASK, "tasks[]."}, {MTG_CFG_TABLE_EDGE, "edges[]."}};
+    int missing = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        size_t nk;
+        const struct mtg_cfg_key *k = mtg_cfg_keys(tables[t].table, &nk);
+        for (size_t i = 0; i < nk; i++) {
+            if (k[i].kind == MTG_CFG_K_OBJ || k[i].kind == MTG_CFG_K_ARRAY)
+                continue;
+            char row[256];
+            snprintf(row, sizeof row, "| `%s%s` |", tables[t].prefix, k[i].path);
+            if (!strstr(doc, row)) {
+                cr_log_error("docs/config.md has no row %s", row);
+                missing++;
+            }
+        }
+    }
+    cr_assert_eq(missing, 0, "%d key(s) missing from docs/config.md", missing);
 }
