@@ -56,15 +56,7 @@ static int has_f16_nan(const struct mtg_blob *b)
     return 0;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    mtg_log_set_level(MTG_LOG_OFF);
-    return 0;
-}
+FUZZ_QUIET_INIT()
 
 static void one(uint8_t *buf, size_t size);
 

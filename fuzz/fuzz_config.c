@@ -15,15 +15,7 @@
 /* ~85 KB each: static, as config.h recommends. */
 static struct mtg_cfg cfg, back;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    mtg_log_set_level(MTG_LOG_OFF);
-    return 0;
-}
+FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

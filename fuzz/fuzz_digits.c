@@ -11,15 +11,7 @@
 #include "data/digits.h"
 #include "fuzz_util.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    mtg_log_set_level(MTG_LOG_OFF);
-    return 0;
-}
+FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

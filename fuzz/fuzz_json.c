@@ -12,15 +12,7 @@
 #include "fuzz_util.h"
 #include "wire/json.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    mtg_log_set_level(MTG_LOG_OFF);
-    return 0;
-}
+FUZZ_QUIET_INIT()
 
 static void getters(const cJSON *root, const char *path)
 {

@@ -4,10 +4,8 @@
  * progress, then a per-task table; writes sample PNGs and (with --json) the
  * summary. Ctrl-C stops everything cleanly.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include "cmd/cmds.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/status.h"
 #include "edge/client.h"
 #include "launch/launch.h"
@@ -136,8 +135,7 @@ int mtg_cmd_demo(int argc, char **argv)
         return rc;
     }
     rc = MTG_OK;
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    mtg_process_single_blas();
     const char *proto = cfg->protocol == MTG_CFG_PROTO_SGDA ? "sgda" : "mtgan";
     char run_dir[256];
     snprintf(run_dir, sizeof run_dir, "runs/demo-%s", proto);
@@ -154,10 +152,7 @@ int mtg_cmd_demo(int argc, char **argv)
         if (n > 0 && (size_t)n < sizeof cfg->train.reference && access(ref, R_OK) == 0)
             memcpy(cfg->train.reference, ref, (size_t)n + 1);
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    mtg_process_on_stop(on_signal);
 
     printf("mtgan demo: protocol %s, %d edges, output in %s/\n", proto, cfg->n_edges, run_dir);
     struct run_ctx ctx = {0};

@@ -9,15 +9,16 @@
  * A task id is the file name without ".generator.blob" (digit-3.generator.blob
  * -> digit-3 -> class 3), or the id listed in an index.json.
  */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cmd/cmd_flags.h"
 #include "cmd/cmds.h"
 #include "config/config.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/status.h"
 #include "quality/summary.h"
 #include "sedna/sedna.h"
@@ -32,39 +33,6 @@ static void usage(FILE *f)
             "  --models LIST    comma-separated generator blobs or index.json files\n"
             "  --sedna          Sedna eval stage: MODEL_URLS scored on TEST_DATASET_URL,\n"
             "                   results under OUTPUT_URL, reported to LC_SERVER\n\n");
-}
-
-/* Takes --model-dir / --models (VALUE or =VALUE) out of argv; the rest go to the config parser. */
-static int take_flags(int argc, char **argv, const char **dir, const char **models, int *n_rest,
-                      char **rest)
-{
-    static const char *const names[] = {"model-dir", "models"};
-    const char **slots[] = {dir, models};
-    *n_rest = 0;
-    rest[(*n_rest)++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        int hit = 0;
-        for (size_t k = 0; k < 2 && !hit; k++) {
-            size_t l = strlen(names[k]);
-            const char *a = argv[i];
-            if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, names[k], l) != 0)
-                continue;
-            if (a[2 + l] == '=') {
-                *slots[k] = a + 3 + l;
-                hit = 1;
-            } else if (a[2 + l] == '\0') {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "mtgan eval: flag --%s needs a value\n", names[k]);
-                    return -1;
-                }
-                *slots[k] = argv[++i];
-                hit = 1;
-            }
-        }
-        if (!hit)
-            rest[(*n_rest)++] = argv[i];
-    }
-    return 0;
 }
 
 /* "a,b,c" -> items pointing into the malloc'd copy *buf. */
@@ -133,7 +101,9 @@ int mtg_cmd_eval(int argc, char **argv)
     mtg_cfg_defaults(cfg);
     struct mtg_err err = {0};
     struct mtg_cfg_args extra;
-    if (take_flags(argc, argv, &dir, &models, &n_rest, rest) != 0)
+    static const char *const names[] = {"model-dir", "models"};
+    const char **slots[] = {&dir, &models};
+    if (mtg_cmd_take_flags("mtgan eval", argc, argv, names, slots, 2, rest, &n_rest) != 0)
         goto done;
     mtg_sedna_argv_switch(n_rest, rest);
     int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_EVAL, n_rest, rest, NULL, &extra, &err);
@@ -149,8 +119,7 @@ int mtg_cmd_eval(int argc, char **argv)
         goto done;
     }
     mtg_log_set_level(cfg->log_level);
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    mtg_process_single_blas();
     if (cfg->sedna) {
         if (dir || models) {
             fprintf(stderr, "mtgan eval: --sedna takes its models from MODEL_URLS, not "

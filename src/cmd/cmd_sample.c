@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd_flags.h"
 #include "cmd/cmds.h"
 #include "config/config.h"
 #include "core/nn.h"
@@ -23,38 +24,6 @@
 struct opts {
     const char *model, *server, *task, *out, *blob, *n;
 };
-
-/* The subcommand's own flags (--flag VALUE or --flag=VALUE); the rest go to the config parser. */
-static int take_flags(int argc, char **argv, struct opts *o, int *n_rest, char **rest)
-{
-    static const char *const names[] = {"model", "server", "task", "out", "blob", "n"};
-    const char **slots[] = {&o->model, &o->server, &o->task, &o->out, &o->blob, &o->n};
-    *n_rest = 0;
-    rest[(*n_rest)++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        int hit = 0;
-        for (size_t k = 0; k < sizeof names / sizeof names[0] && !hit; k++) {
-            size_t l = strlen(names[k]);
-            const char *a = argv[i];
-            if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, names[k], l) != 0)
-                continue;
-            if (a[2 + l] == '=') {
-                *slots[k] = a + 3 + l;
-                hit = 1;
-            } else if (a[2 + l] == '\0') {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "mtgan sample: flag --%s needs a value\n", names[k]);
-                    return -1;
-                }
-                *slots[k] = argv[++i];
-                hit = 1;
-            }
-        }
-        if (!hit)
-            rest[(*n_rest)++] = argv[i];
-    }
-    return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -145,7 +114,9 @@ int mtg_cmd_sample(int argc, char **argv)
     mtg_cfg_defaults(cfg);
     struct mtg_err err = {0};
     struct mtg_cfg_args extra;
-    if (take_flags(argc, argv, &o, &n_rest, rest) != 0)
+    static const char *const names[] = {"model", "server", "task", "out", "blob", "n"};
+    const char **slots[] = {&o.model, &o.server, &o.task, &o.out, &o.blob, &o.n};
+    if (mtg_cmd_take_flags("mtgan sample", argc, argv, names, slots, 6, rest, &n_rest) != 0)
         goto done;
     int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_SAMPLE, n_rest, rest, NULL, &extra, &err);
     if (rc == MTG_CFG_HELP) {

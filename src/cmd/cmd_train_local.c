@@ -3,7 +3,6 @@
  * pair per digit trained on all of that digit's training data with the
  * default networks. Distributed runs are judged against its FD and recall.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "core/gan.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "core/process.h"
 #include "core/status.h"
 #include "data/batch.h"
 #include "data/dataset.h"
@@ -141,8 +141,7 @@ int mtg_cmd_train_local(int argc, char **argv)
         free(cfg);
         return rc;
     }
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
+    mtg_process_single_blas();
     char cache[1100];
     snprintf(cache, sizeof cache, "%s/classifier.blob", cfg->state_dir);
     mkdir("runs", 0755);

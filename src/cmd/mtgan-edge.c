@@ -1,12 +1,11 @@
 /* mtgan-edge - one edge worker. All logic lives in src/edge; this is flags and signals. */
-#include <cblas.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/status.h"
 #include "edge/edge.h"
 
@@ -31,12 +30,8 @@ int main(int argc, char **argv)
         free(cfg);
         return rc;
     }
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    mtg_process_single_blas();
+    mtg_process_on_stop(on_signal);
 
     struct mtg_edge *edge;
     if (mtg_edge_new(cfg, cfg->edge_index, &edge, &err) != MTG_OK) {

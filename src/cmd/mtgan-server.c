@@ -1,6 +1,4 @@
 /* mtgan-server - the cloud worker. All logic lives in src/server; this is flags and signals. */
-#include <cblas.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +6,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/status.h"
 #include "k8s/job.h"
 #include "k8s/k8s.h"
@@ -116,12 +115,8 @@ int main(int argc, char **argv)
         free(cfg);
         return rc;
     }
-    if (!getenv("OPENBLAS_NUM_THREADS"))
-        openblas_set_num_threads(1);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    mtg_process_single_blas();
+    mtg_process_on_stop(on_signal);
 
     if (cfg->sedna) {
         /* LifelongLearningJob worker: train or deploy from the Sedna env (src/sedna/stage.h). */
