@@ -1,4 +1,5 @@
 /* mtgan-server - the cloud worker. All logic lives in src/server; this is flags and signals. */
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,13 @@ int main(int argc, char **argv)
     }
     mtg_process_single_blas();
     mtg_process_on_stop(on_signal);
+    /*
+     * One malloc arena: with a thread per connection glibc would otherwise
+     * give each connection thread its own arena, and the freed request
+     * buffers left behind in each of them add up to peak RSS (measured on
+     * the quick loopback bench: mtgan 26.6 -> 23.7 MiB, sgda 32.1 -> 31.0).
+     */
+    mallopt(M_ARENA_MAX, 1);
 
     if (cfg->sedna) {
         /* LifelongLearningJob worker: train or deploy from the Sedna env (src/sedna/stage.h). */
