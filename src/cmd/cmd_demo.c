@@ -45,19 +45,6 @@ static void *server_thread(void *p)
     return NULL;
 }
 
-static long demo_peak_rss(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -190,7 +177,7 @@ int mtg_cmd_demo(int argc, char **argv)
         snprintf(sum->protocol, sizeof sum->protocol, "%s", proto);
         sum->wall_s = wall;
         /* Embedded server: this process's VmHWM (it also holds the demo driver; mtgan bench measures a bare server). */
-        sum->server_peak_rss_bytes = demo_peak_rss();
+        sum->server_peak_rss_bytes = mtg_process_mem_bytes(0, "VmHWM");
         sum->bytes_sent = st.bytes_in;
         sum->bytes_received = st.bytes_out;
         for (int t = 0; t < st.n_tasks; t++) {

@@ -61,16 +61,6 @@ static void tensor_stats(const struct mtg_blob_tensor *t, struct stats *s)
     s->std = sqrt(sq / (double)s->finite);
 }
 
-static void shape_str(char *buf, size_t cap, const struct mtg_blob_tensor *t)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < t->rank && off < cap; i++)
-        off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "[", t->dims[i]);
-    if (off < cap)
-        snprintf(buf + off, cap - off, "]");
-}
-
 /* Reads the whole file, refusing anything over the decode limit up front. */
 static int read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct mtg_err *err)
 {
@@ -127,7 +117,7 @@ static void print_table(const char *path, const struct mtg_blob_info *info,
         struct stats s;
         char shape[64];
         tensor_stats(t, &s);
-        shape_str(shape, sizeof shape, t);
+        mtg_blob_shape_str(shape, sizeof shape, t);
         printf("%-24s %-5s %-20s %12.5g %12.5g %12.5g %12.5g %9zu\n", t->name,
                mtg_dtype_name(t->dtype), shape, s.finite ? s.min : NAN, s.finite ? s.max : NAN,
                s.finite ? s.mean : NAN, s.finite ? s.std : NAN, s.nonfinite);

@@ -3,6 +3,7 @@
  *
  *     mtg_process_single_blas();          // before the first BLAS call
  *     mtg_process_on_stop(on_signal);     // SIGTERM/SIGINT -> on_signal, SIGPIPE ignored
+ *     long peak = mtg_process_mem_bytes(pid, "VmHWM");
  */
 #ifndef MTG_CORE_PROCESS_H
 #define MTG_CORE_PROCESS_H
@@ -20,5 +21,11 @@ void mtg_process_single_blas(void);
  * error return instead of killing the process.
  */
 void mtg_process_on_stop(void (*handler)(int));
+
+/*
+ * A size field of /proc/<pid>/status in bytes ("VmHWM" peak RSS, "VmRSS"
+ * current RSS), pid 0 = this process; -1 if the process or field is gone.
+ */
+long mtg_process_mem_bytes(int pid, const char *field);
 
 #endif

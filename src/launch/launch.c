@@ -1,5 +1,7 @@
 #include "launch/launch.h"
+
 #include "core/log.h"
+#include "core/process.h"
 #include "core/status.h"
 
 #include <dirent.h>
@@ -193,16 +195,7 @@ long mtg_launch_server_peak_rss(const struct mtg_launch *l)
 {
     if (l->server <= 0)
         return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)l->server);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
+    return mtg_process_mem_bytes((int)l->server, "VmHWM");
 }
 
 static void reap(pid_t *pid, int timeout_ms)

@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,16 @@ void mtg_blob_free(struct mtg_blob *b)
     free(b->e);
     free(b->slots);
     free(b);
+}
+
+void mtg_blob_shape_str(char *buf, size_t cap, const struct mtg_blob_tensor *t)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->rank && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "[", t->dims[i]);
+    if (off < cap)
+        snprintf(buf + off, cap - off, "]");
 }
 
 void mtg_blob_truncate(struct mtg_blob *b, size_t count)

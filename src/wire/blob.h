@@ -126,6 +126,9 @@ float *mtg_blob_add_alloc(struct mtg_blob *b, const char *name, int rank, const 
 /* Drops the tensors at index >= count (no-op if count >= the count). */
 void mtg_blob_truncate(struct mtg_blob *b, size_t count);
 
+/* "[a,b,...]" of t's dims into buf (truncated to cap), for messages and listings. */
+void mtg_blob_shape_str(char *buf, size_t cap, const struct mtg_blob_tensor *t);
+
 size_t mtg_blob_count(const struct mtg_blob *b);
 /* Tensor i (< count), owned by b; NULL when i is out of range. */
 const struct mtg_blob_tensor *mtg_blob_at(const struct mtg_blob *b, size_t i);

@@ -22,17 +22,6 @@ static void tensor_name(char *buf, size_t cap, const char *prefix, int layer, ch
     snprintf(buf, cap, "%s.%d.%c", prefix, layer, kind);
 }
 
-/* "[a,b]" for messages. */
-static void shape_str(char *buf, size_t cap, const struct mtg_blob_tensor *t)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < t->rank && off < cap; i++)
-        off += (size_t)snprintf(buf + off, cap - off, "%s%u", i ? "," : "[", t->dims[i]);
-    if (off < cap)
-        snprintf(buf + off, cap - off, "]");
-}
-
 int mtg_model_flat_to_blob(const struct mtg_mlp *shape, const float *flat, const char *prefix,
                            enum mtg_dtype dtype, bool borrow, struct mtg_blob *b,
                            struct mtg_err *err)
@@ -98,8 +87,8 @@ static int expect(const struct mtg_blob *b, const char *prefix, int layer, char 
     for (int i = 0; same && i < rank; i++)
         same = t->dims[i] == dims[i];
     if (!same) {
-        shape_str(got, sizeof got, t);
-        shape_str(want, sizeof want, &w);
+        mtg_blob_shape_str(got, sizeof got, t);
+        mtg_blob_shape_str(want, sizeof want, &w);
         return mtg_err_set(err, MTG_EFORMAT,
                            "model: tensor \"%s\" has shape %s but the model needs %s", name, got,
                            want);
