@@ -69,6 +69,24 @@ static char *original_dir(const struct mtg_sedna_env *env)
  * then only the worker identity is read (mtg_sedna_env_load_identity).
  * The reason always goes to stderr too - the GM does not keep it.
  */
+/*
+ * Reports a completed stage; returns the exit code (0 once delivered). At
+ * least one attempt even on SIGTERM: no stop flag, the retries are bounded.
+ */
+static int report_completed(const struct mtg_sedna_env *env, enum mtg_sedna_stage stage,
+                            const struct mtg_sedna_result *res, size_t n)
+{
+    struct mtg_sedna_report rep = {
+        .kind = stage, .status = MTG_SEDNA_COMPLETED, .results = res, .n_results = n,
+        .metrics_as_lists = stage == MTG_SEDNA_EVAL, /* the LL LC's getEvalResult shape */
+    };
+    struct mtg_err err = {0};
+    if (mtg_sedna_report(env, &rep, NULL, NULL, &err) == MTG_OK)
+        return 0;
+    mtg_log(MTG_LOG_ERROR, "sedna", "%s report not delivered: %s", mtg_sedna_stage_str(stage), err.msg);
+    return 1;
+}
+
 static void report_failed(const struct mtg_sedna_env *env, enum mtg_sedna_stage stage,
                           const char *reason)
 {
@@ -346,15 +364,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
             {"index", idx_path, m, nm},
             {"json", json_path, m, nm},
         };
-        struct mtg_sedna_report rep = {
-            .kind = MTG_SEDNA_EVAL, .status = MTG_SEDNA_COMPLETED, .results = res,
-            .n_results = 2, .metrics_as_lists = 1, /* the LL LC's getEvalResult shape */
-        };
-        rc = mtg_sedna_report(&env, &rep, NULL, NULL, &err);
-        if (rc == MTG_OK)
-            code = 0;
-        else
-            mtg_log(MTG_LOG_ERROR, "sedna", "eval report not delivered: %s", err.msg);
+        code = report_completed(&env, MTG_SEDNA_EVAL, res, 2);
     } else {
         report_failed(&env, MTG_SEDNA_EVAL, err.msg);
     }
@@ -502,16 +512,7 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         }
         snprintf(idx_path, sizeof idx_path, "%s/index.json", env.output_url);
         struct mtg_sedna_result res = {"index", idx_path, m, nm};
-        struct mtg_sedna_report rep = {
-            .kind = MTG_SEDNA_TRAIN, .status = MTG_SEDNA_COMPLETED, .results = &res,
-            .n_results = 1,
-        };
-        /* At least one attempt even on SIGTERM; no stop flag, the retries are bounded. */
-        rc = mtg_sedna_report(&env, &rep, NULL, NULL, &err);
-        if (rc == MTG_OK)
-            code = 0;
-        else
-            mtg_log(MTG_LOG_ERROR, "sedna", "train report not delivered: %s", err.msg);
+        code = report_completed(&env, MTG_SEDNA_TRAIN, &res, 1);
     } else {
         report_failed(&env, MTG_SEDNA_TRAIN, err.msg);
     }
