@@ -1,7 +1,9 @@
 /*
- * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] - sgda vs
+ * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] [novelty] [lifelong] - sgda vs
  * mtgan on the same networks, data partition, seeds and heterogeneity
  * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
+ * `novelty` and `lifelong` measure issue 6: unknown-task detection rates, and
+ * a new task's time to target warm-started versus from scratch.
  * Prints the ratios, writes bench/results/<date>.json and a
  * quality-versus-time plot next to it.
  */
@@ -222,6 +224,8 @@ static int scale(struct bench *b, struct mtg_err *err)
 
 int mtg_cmd_bench(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "load") == 0)
+        return mtg_cmd_bench_load(argc - 1, argv + 1); /* cmd_load.c: its own flags and output */
     struct bench b = {0};
     b.cfg = malloc(sizeof *b.cfg);
     struct mtg_bench_run *rs = malloc(sizeof *rs), *rm = malloc(sizeof *rm);
@@ -235,20 +239,22 @@ int mtg_cmd_bench(int argc, char **argv)
     int rc = mtg_cfg_resolve(b.cfg, MTG_CFG_BIN_BENCH, argc, argv, NULL, &extra, &err);
     if (rc == MTG_CFG_HELP) {
         mtg_cfg_print_help(stdout, MTG_CFG_BIN_BENCH);
-        printf("\nmodes (positional): quick core headline loopback ablation widths scale all\n");
+        printf("\nmodes (positional): quick core headline loopback ablation widths scale novelty lifelong all\n");
         return 0;
     }
     if (rc != MTG_OK) {
         fprintf(stderr, "mtgan bench: %s\n", err.msg);
         return 2;
     }
-    static const char *const modes[] = {"quick", "core", "headline", "loopback", "ablation", "widths", "scale", "all"};
+    static const char *const modes[] = {"quick",  "core",    "headline", "loopback", "ablation",
+                                        "widths", "scale", "novelty",  "lifelong", "all"};
     for (int i = 0; i < extra.n_pos; i++) {
         int ok = 0;
         for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++)
             ok |= strcmp(extra.pos[i], modes[k]) == 0;
         if (!ok) {
-            fprintf(stderr, "mtgan bench: unknown mode \"%s\" (quick core headline loopback ablation widths scale all)\n",
+            fprintf(stderr, "mtgan bench: unknown mode \"%s\" (quick core headline loopback ablation widths scale "
+                    "novelty lifelong all)\n",
                     extra.pos[i]);
             return 2;
         }
@@ -305,6 +311,22 @@ int mtg_cmd_bench(int argc, char **argv)
         rc = widths(&b, &err);
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "scale"))
         rc = scale(&b, &err);
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "novelty")) {
+        printf("\nnovelty (unknown-task detection on held-out digit classes)\n");
+        cJSON *o = mtg_bench_novelty(b.cfg->data.path, b.cfg->seed, &err);
+        if (o)
+            cJSON_AddItemToObject(b.out, "novelty", o);
+        else
+            rc = err.code ? err.code : MTG_ENOMEM;
+    }
+    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "lifelong")) {
+        printf("\nlifelong (a new task's time to target: warm-started vs from scratch)\n");
+        cJSON *o = mtg_bench_lifelong(b.cfg, b.dir, &err);
+        if (o)
+            cJSON_AddItemToObject(b.out, "lifelong", o);
+        else
+            rc = err.code ? err.code : MTG_ENOMEM;
+    }
     char path[700];
     snprintf(path, sizeof path, "bench/results/%s.json", b.stamp);
     char *text = cJSON_Print(b.out);

@@ -16,7 +16,7 @@
 /*
  * Moves --NAME VALUE and --NAME=VALUE for each of names[0..n) into
  * *slots[k] (pointing into argv); every other argument, argv[0] first, is
- * copied to rest (room for argc entries). Returns 0, or -1 after printing
+ * copied to rest (room for argc entries; rest may be argv itself). Returns 0, or -1 after printing
  * "<prog>: flag --NAME needs a value" when a value is missing.
  */
 int mtg_cmd_take_flags(const char *prog, int argc, char **argv, const char *const *names, const char ***slots,

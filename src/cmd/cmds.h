@@ -10,6 +10,8 @@ int mtg_cmd_inspect(int argc, char **argv);
 int mtg_cmd_train_local(int argc, char **argv);
 int mtg_cmd_demo(int argc, char **argv);
 int mtg_cmd_bench(int argc, char **argv);
+/* `mtgan bench load`: argv[0] is "load" (cmd_load.c). */
+int mtg_cmd_bench_load(int argc, char **argv);
 int mtg_cmd_eval(int argc, char **argv);
 int mtg_cmd_sample(int argc, char **argv);
 

@@ -76,6 +76,9 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->data.partition.tasks_per_edge_min = 4;
     c->data.partition.tasks_per_edge_max = 6;
     c->data.partition.seed = 1;
+    c->lifelong.unknown_tasks = MTG_CFG_UNKNOWN_AUTO;
+    c->lifelong.min_new = 0.5;
+    c->lifelong.detector = MTG_CFG_DETECT_MEAN;
     c->emulation.speed_factor = 1.0;
     /* DESIGN §10 bench profile: 4 edges, speeds 1,1,2,4, 20 ms one-way, 50 Mbit/s. */
     static const double speeds[] = {1, 1, 2, 4};
@@ -184,6 +187,11 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
     }
     if ((rc = check_class_ids(c, &c->data.tasks, "data.tasks", err)) != MTG_OK)
         return rc;
+    /* Unlabelled classes are by nature outside the labelled tasks: only their range is checked. */
+    for (int i = 0; i < c->data.unlabelled.n; i++)
+        if (c->data.dataset != MTG_CFG_DATA_DIGITS || c->data.unlabelled.id[i] > 9)
+            return mtg_err_set(err, MTG_EINVAL, "data.unlabelled: class %d: only digits classes 0-9 can be unlabelled",
+                               c->data.unlabelled.id[i]);
     if (c->data.partition.tasks_per_edge_min > c->data.partition.tasks_per_edge_max)
         return mtg_err_set(err, MTG_EINVAL,
                            "data.partition.tasks_per_edge_min (%d) exceeds tasks_per_edge_max (%d)",

@@ -68,6 +68,16 @@ enum mtg_cfg_compress {
     MTG_CFG_COMPRESS_F16_ZLIB = 3,
 };
 
+/* lifelong.unknown_tasks: what the server does with a candidate new task an edge reports. */
+enum mtg_cfg_unknown_tasks {
+    MTG_CFG_UNKNOWN_OFF = 0,  /* refuse reports (409) */
+    MTG_CFG_UNKNOWN_ASK = 1,  /* list them on GET /v1/candidates for an operator to PUT */
+    MTG_CFG_UNKNOWN_AUTO = 2, /* create the task at once, warm-started */
+};
+
+/* lifelong.detector: the per-row test of unknown-task detection (values = enum mtg_novelty_method). */
+enum mtg_cfg_detector { MTG_CFG_DETECT_D = 0, MTG_CFG_DETECT_MEAN = 1, MTG_CFG_DETECT_D_AND_MEAN = 2 };
+
 /* mtgan-server --sedna: the LifelongLearningJob stage it runs. auto picks
  * train when TRAIN_DATASET_URL is set, else deploy when MODEL_URLS is. */
 enum mtg_cfg_sedna_stage {
@@ -149,6 +159,9 @@ struct mtg_cfg {
             uint64_t seed;
         } partition;
         struct mtg_cfg_ids tasks; /* n == 0: all tasks of the dataset */
+        /* Edge: classes whose held-out rows it holds without a label, scored
+         * for unknown-task detection (src/edge/novelty.h); n == 0: none. */
+        struct mtg_cfg_ids unlabelled;
     } data;
 
     int n_edge_profiles;
@@ -191,6 +204,12 @@ struct mtg_cfg {
         char reference[MTG_CFG_PATH_MAX]; /* train-local JSON with fd_ref/recall_ref per task */
         int eval_every;             /* steps; 0 = only at the end */
     } train;
+
+    struct {
+        enum mtg_cfg_unknown_tasks unknown_tasks; /* server */
+        enum mtg_cfg_detector detector; /* edge */
+        double min_new; /* edge: share of unlabelled rows no task accepts that makes a candidate */
+    } lifelong;
 
     struct {
         int64_t max_body_bytes;

@@ -18,6 +18,8 @@ static const char *const agg_names[] = {"sync", "async", NULL};
 static const char *const compress_names[] = {"none", "f16", "zlib", "f16+zlib", NULL};
 static const char *const act_names[] = {"none", "relu", "leaky_relu", "sigmoid", "tanh", NULL};
 static const char *const sedna_stage_names[] = {"auto", "train", "deploy", NULL};
+static const char *const unknown_names[] = {"off", "ask", "auto", NULL};
+static const char *const detector_names[] = {"d", "mean", "d+mean", NULL};
 
 #define BIN(x) (1u << MTG_CFG_BIN_##x)
 #define ALL_BINS ((1u << MTG_CFG_BIN_COUNT) - 1u)
@@ -92,6 +94,9 @@ static const struct mtg_cfg_key top_keys[] = {
     {.path = "data.tasks", .kind = MTG_CFG_K_IDS, .off = C_OFF(data.tasks), .lo = 0, .hi = 255,
      .flags = MTG_CFG_F_ALL, .env = "MTGAN_TASKS", .flag = "tasks",
      .bins = ALL_BINS & ~BIN(INSPECT), .meta = "LIST", .help = "\"all\" or class ids, e.g. 0,3,8"},
+    {.path = "data.unlabelled", .kind = MTG_CFG_K_IDS, .off = C_OFF(data.unlabelled), .lo = 0, .hi = 255,
+     .env = "MTGAN_UNLABELLED", .flag = "unlabelled", .bins = BIN(EDGE), .meta = "LIST",
+     .help = "edge: digit classes held without a label and scored for unknown-task detection; [] = none"},
     {.path = "edges", .kind = MTG_CFG_K_ARRAY, .help = "demo/bench edge profile (see edges[].*)"},
     OBJ("scheduler"),
     OBJ("scheduler.server"),
@@ -140,6 +145,16 @@ static const struct mtg_cfg_key top_keys[] = {
      .bins = BIN(SERVER) | BIN(DEMO) | BIN(BENCH), .meta = "FILE",
      .help = "train-local --json summary whose fd_ref/recall_ref set the quality target; empty = fidelity only"},
     {INT("train.eval_every", train.eval_every, 0, 1e9), .help = "steps between quality checks; 0 = end only"},
+    OBJ("lifelong"),
+    {ENUM("lifelong.unknown_tasks", lifelong.unknown_tasks, unknown_names), .env = "MTGAN_UNKNOWN_TASKS",
+     .flag = "unknown-tasks", .bins = BIN(SERVER),
+     .help = "candidate new tasks reported by edges: auto = create (warm-started), ask = list on GET "
+             "/v1/candidates, off = refuse"},
+    {ENUM("lifelong.detector", lifelong.detector, detector_names),
+     .help = "edge: per-row test; mean = distance to the task's data mean (measured best, see README), d = "
+             "the task's discriminator, d+mean = both"},
+    {DBL("lifelong.min_new", lifelong.min_new, 0, 1), .flags = MTG_CFG_F_LO_OPEN,
+     .help = "edge: an unlabelled batch is a candidate when this share of its rows fits no known task"},
     OBJ("limits"),
     {I64("limits.max_body_bytes", limits.max_body_bytes, 1024, 17179869184.0),
      .help = "largest HTTP request body"},

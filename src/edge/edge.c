@@ -6,6 +6,7 @@
 #include "data/partition.h"
 #include "data/ring.h"
 #include "edge/edge_internal.h"
+#include "edge/novelty.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ struct edge_task *edge_find_task(struct mtg_edge *e, const char *id)
     return NULL;
 }
 
-static int add_task(struct mtg_edge *e, const char *id, int label, const float *rows, int n, struct mtg_err *err)
+int edge_add_task(struct mtg_edge *e, const char *id, int label, const float *rows, int n, struct mtg_err *err)
 {
     if (e->n_tasks >= EDGE_MAX_TASKS)
         return mtg_err_set(err, MTG_ERANGE, "edge: more than %d tasks", EDGE_MAX_TASKS);
@@ -74,7 +75,7 @@ static int load_shard(struct mtg_edge *e, struct mtg_err *err)
         struct mtg_rng r;
         mtg_rng_seed(&r, c->seed * 1000003ULL + (uint64_t)e->shard);
         mtg_data_ring_sample(&r, RING_SAMPLES_PER_EDGE, pts);
-        int rc = add_task(e, "ring", -1, pts, RING_SAMPLES_PER_EDGE, err);
+        int rc = edge_add_task(e, "ring", -1, pts, RING_SAMPLES_PER_EDGE, err);
         free(pts);
         return rc;
     }
@@ -105,7 +106,22 @@ static int load_shard(struct mtg_edge *e, struct mtg_err *err)
             memcpy(buf + (size_t)i * e->dim, mtg_data_row(train, rows[i]), (size_t)e->dim * sizeof(float));
         char id[32];
         snprintf(id, sizeof id, "digit-%d", label);
-        rc = add_task(e, id, label, buf, n, err);
+        rc = edge_add_task(e, id, label, buf, n, err);
+    }
+    /* Unlabelled rows come from the held-out split: data no labelled edge trains on. */
+    for (int k = 0; rc == MTG_OK && k < c->data.unlabelled.n; k++) {
+        struct mtg_dataset *sub = NULL;
+        rc = mtg_data_class_subset(held, c->data.unlabelled.id[k], &sub, err);
+        int n = rc == MTG_OK ? mtg_data_n(sub) : 0;
+        float *grown = rc == MTG_OK ? realloc(e->unlabelled, (size_t)(e->n_unlabelled + n) * e->dim * sizeof(float)) : NULL;
+        if (rc == MTG_OK && !grown)
+            rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
+        if (rc == MTG_OK) {
+            e->unlabelled = grown;
+            memcpy(grown + (size_t)e->n_unlabelled * e->dim, mtg_data_x(sub), (size_t)n * e->dim * sizeof(float));
+            e->n_unlabelled += n;
+        }
+        mtg_data_free(sub);
     }
     free(buf);
     mtg_data_partition_free(p);
@@ -174,6 +190,7 @@ int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_
     *nets = *e->cfg;
     nets->n_tasks = 0;
     int rc = config_json ? mtg_cfg_load_string(nets, config_json, "server registration reply", err) : MTG_OK;
+    e->batch = nets->model.batch; /* an edge with only unlabelled data still needs its buffers */
     for (int i = 0; rc == MTG_OK && i < e->n_tasks; i++) {
         struct edge_task *t = &e->task[i];
         struct mtg_gan_cfg gc;
@@ -181,8 +198,12 @@ int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_
         if (rc != MTG_OK)
             break;
         e->batch = gc.batch;
-        if (t->gan && mtg_gan_get_role(t->gan) == role)
-            continue; /* re-registration after a server restart: keep local state */
+        if (t->gan && mtg_gan_get_role(t->gan) == role) {
+            /* Re-registration after a server restart: keep local state, but not the cached version:
+             * a server resumed from an older checkpoint reuses version numbers for other weights. */
+            t->have = UINT64_MAX;
+            continue;
+        }
         mtg_gan_free(t->gan);
         /* Same seed as the server uses for this task, so sgda's D starts where mtgan's does. */
         uint64_t h = 1469598103934665603ULL;
@@ -229,12 +250,15 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
         cJSON_AddStringToObject(t, "id", e->task[i].id);
         cJSON_AddNumberToObject(t, "samples", e->task[i].pool_n);
         /* The mean sample lets the server warm-start a task it has never seen from the nearest one. */
-        cJSON *mean = cJSON_AddArrayToObject(t, "mean");
-        for (int j = 0; j < e->dim; j++) {
-            double m = 0;
-            for (int r = 0; r < e->task[i].pool_n; r++)
-                m += e->task[i].pool[(size_t)r * e->dim + j];
-            cJSON_AddItemToArray(mean, cJSON_CreateNumber(m / e->task[i].pool_n));
+        /* With the radius it is the task's data profile, which lets edges holding
+         * unlabelled data tell this task's data from unknown data (novelty.h). */
+        float m[64];
+        double radius;
+        if (e->dim <= 64 && mtg_novelty_profile(e->task[i].pool, e->task[i].pool_n, e->dim, 0.95, m, &radius) == MTG_OK) {
+            cJSON *mean = cJSON_AddArrayToObject(t, "mean");
+            for (int j = 0; j < e->dim; j++)
+                cJSON_AddItemToArray(mean, cJSON_CreateNumber(m[j]));
+            cJSON_AddNumberToObject(t, "radius", radius);
         }
         cJSON_AddItemToArray(arr, t);
     }
@@ -269,7 +293,8 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
         e->sgda = strcmp(proto->valuestring, "sgda") == 0;
     rc = cfg_text ? edge_build_models(e, cfg_text, e->sgda ? MTG_GAN_D : MTG_GAN_FULL, err)
                   : mtg_err_set(err, MTG_EFORMAT, "edge: registration reply has no config");
-    free(cfg_text);
+    free(e->nets_json);
+    e->nets_json = cfg_text; /* kept: unknown-task detection builds the known tasks' nets from it */
     cJSON_Delete(reply);
     mtg_client_resp_deinit(&r);
     if (rc == MTG_OK)
@@ -286,6 +311,13 @@ int mtg_edge_run(struct mtg_edge *e, const atomic_int *stop, struct mtg_err *err
         rc = edge_register(e, err);
         if (rc != MTG_OK)
             return rc == MTG_ESTOPPED ? MTG_OK : rc;
+        int gained = e->sgda ? 0 : edge_scan_unlabelled(e, err);
+        if (gained < 0)
+            mtg_log(MTG_LOG_WARN, "edge", "%s: unknown-task detection: %s", e->id, err->msg);
+        if (gained > 0) {
+            rc = MTG_ENOTFOUND; /* register again, now with the new task */
+            continue;
+        }
         rc = e->sgda ? edge_run_sgda(e, err) : edge_run_fed(e, err);
     } while (rc == MTG_ENOTFOUND && !atomic_load(stop));
     return rc == MTG_ESTOPPED ? MTG_OK : rc;
@@ -312,6 +344,9 @@ void mtg_edge_free(struct mtg_edge *e)
         free(t->start_g), free(t->start_d), free(t->delta_g), free(t->delta_d);
     }
     mtg_client_free(e->client);
+    free(e->nets_json);
+    free(e->unlabelled);
+    free(e->cand_rows);
     free(e->real);
     free(e->dfake);
     free(e->cfg);

@@ -182,6 +182,9 @@ int edge_run_fed(struct mtg_edge *e, struct mtg_err *err)
     snprintf(path, sizeof path, "/v1/edges/%s/assignment?wait_ms=10000", e->id);
     struct item items[MAX_ITEMS];
     while (!atomic_load(e->stop)) {
+        /* A candidate an operator accepted: register again with its task (ENOTFOUND re-registers). */
+        if (e->cand_task[0] && edge_adopt_candidate(e, err) > 0)
+            return MTG_ENOTFOUND;
         struct mtg_client_resp r;
         int rc = mtg_client_request(e->client, "GET", path, NULL, 0, NULL, NULL, &r, err);
         if (rc == MTG_ENOTFOUND || rc == MTG_ESTOPPED) {

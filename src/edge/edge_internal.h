@@ -41,6 +41,13 @@ struct mtg_edge {
     int sgda;
     double speed;      /* emulation speed factor */
     double sleep_debt; /* seconds of emulated slowness not slept yet */
+    char *nets_json;   /* the networks of the last registration reply (config syntax) */
+    float *unlabelled; /* data.unlabelled rows [n_unlabelled, dim], scored once after registering */
+    int n_unlabelled;
+    int scanned;
+    float *cand_rows;  /* the rows no known task accepted, waiting for their task (ask) */
+    int cand_n;
+    char cand_task[64]; /* "" = no candidate pending */
     struct mtg_edge_stats st;
 };
 
@@ -49,6 +56,8 @@ double edge_thread_cpu_s(void);
 /* Emulates a device `speed` times slower after c seconds of compute (DESIGN §10). */
 void edge_emulate(struct mtg_edge *e, double c);
 struct edge_task *edge_find_task(struct mtg_edge *e, const char *id);
+/* Adds a task holding a copy of rows [n, dim]. */
+int edge_add_task(struct mtg_edge *e, const char *id, int label, const float *rows, int n, struct mtg_err *err);
 int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_role role, struct mtg_err *err);
 
 /* edge_fed.c / edge_sgda.c */
@@ -56,5 +65,15 @@ int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_
 void edge_wire_choice(const struct mtg_edge *e, enum mtg_dtype *dtype, unsigned *flags);
 int edge_run_fed(struct mtg_edge *e, struct mtg_err *err);
 int edge_run_sgda(struct mtg_edge *e, struct mtg_err *err);
+
+/*
+ * edge_unknown.c: unknown-task detection on the edge's unlabelled rows
+ * (novelty.h). scan scores them once against every known task and reports
+ * a candidate; returns 1 when the edge gained a task (re-register), 0 when
+ * not, < 0 on error. adopt checks whether a pending candidate's task now
+ * exists (an operator accepted it) and takes it on: 1 = re-register.
+ */
+int edge_scan_unlabelled(struct mtg_edge *e, struct mtg_err *err);
+int edge_adopt_candidate(struct mtg_edge *e, struct mtg_err *err);
 
 #endif

@@ -68,4 +68,18 @@ int mtg_bench_scale(const struct mtg_cfg *cfg, const char *run_dir, int n_edges,
 /* `bench core`: C steps/s vs the PyTorch peer, dense GFLOP/s vs raw sgemm. Caller owns the JSON. */
 struct cJSON *mtg_bench_core(int steps);
 
+/*
+ * `bench novelty`: detection and false-new rates of unknown-task detection
+ * on held-out digit classes, per method (novelty_bench.c). Caller owns the
+ * JSON; NULL with err filled on failure.
+ */
+struct cJSON *mtg_bench_novelty(const char *digits_path, uint64_t seed, struct mtg_err *err);
+
+/*
+ * `bench lifelong`: a new task's time and steps to target, warm-started
+ * versus from scratch (lifelong_bench.c); runs under run_dir. Caller owns
+ * the JSON; NULL with err filled on failure.
+ */
+struct cJSON *mtg_bench_lifelong(const struct mtg_cfg *cfg, const char *run_dir, struct mtg_err *err);
+
 #endif

@@ -291,6 +291,24 @@ out:
     return rc;
 }
 
+/*
+ * After resuming from state.prev.json, the unusable state.json must not stay
+ * where it is: the next save rotates state.json into state.prev.json, which
+ * would replace the one good checkpoint with the broken one (and a crash
+ * before the new state.json is written would then leave nothing to resume).
+ * It is kept as state.json.unusable for inspection.
+ */
+static void set_aside_unusable(const char *dir)
+{
+    char from[MTG_CFG_PATH_MAX + 32], to[MTG_CFG_PATH_MAX + 48];
+    snprintf(from, sizeof from, "%s/state.json", dir);
+    snprintf(to, sizeof to, "%s/state.json.unusable", dir);
+    if (access(from, F_OK) == 0 && rename(from, to) == 0) {
+        fsync_dir(dir);
+        mtg_log(MTG_LOG_WARN, "server", "moved the unusable %s to %s", from, to);
+    }
+}
+
 int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
 {
     *loaded = 0;
@@ -306,6 +324,8 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
         if (load_state(s, path, &e) == MTG_OK) {
             *loaded = 1;
             mtg_log(MTG_LOG_INFO, "server", "resumed from %s (%d tasks)", path, srv_n_tasks(s));
+            if (i > 0)
+                set_aside_unusable(s->cfg->state_dir);
             return MTG_OK;
         }
         mtg_log(MTG_LOG_WARN, "server", "checkpoint %s unusable: %s", path, e.msg);

@@ -117,3 +117,123 @@ int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, stru
         mtg_log(MTG_LOG_INFO, "server", "new task %s created from scratch", id);
     return t;
 }
+
+/*
+ * Unknown-task detection, server side (issue 6 item 3). Edges holding
+ * labelled data report each task's data profile; an edge whose unlabelled
+ * data no task accepts reports a candidate, which becomes a task at once
+ * (auto) or waits for an operator (ask).
+ */
+struct srv_profile {
+    int samples; /* 0 = none reported */
+    double radius;
+    float *mean; /* [data_dim] */
+};
+
+struct srv_lifelong {
+    struct srv_profile prof[SRV_MAX_TASKS];
+    int n_cand;
+    struct srv_candidate cand[SRV_MAX_CANDIDATES];
+};
+
+static struct srv_lifelong *ll_get(struct mtg_srv *s)
+{
+    if (!s->ll)
+        s->ll = calloc(1, sizeof *s->ll);
+    return s->ll;
+}
+
+void srv_ll_free(struct srv_lifelong *ll)
+{
+    if (!ll)
+        return;
+    for (int t = 0; t < SRV_MAX_TASKS; t++)
+        free(ll->prof[t].mean);
+    free(ll);
+}
+
+int srv_ll_note_profile(struct mtg_srv *s, int t, const float *mean, double radius, int samples)
+{
+    struct srv_lifelong *ll = ll_get(s);
+    if (t < 0 || t >= SRV_MAX_TASKS || samples < 1 || !(radius >= 0) || !isfinite(radius))
+        return MTG_EINVAL;
+    if (!ll)
+        return MTG_ENOMEM;
+    struct srv_profile *p = &ll->prof[t];
+    if (!p->mean && !(p->mean = malloc((size_t)s->data_dim * sizeof(float))))
+        return MTG_ENOMEM;
+    /* Sample-weighted mean over edges; the widest radius, so no edge's data reads as unknown. */
+    double w = (double)samples / ((double)p->samples + samples);
+    for (int j = 0; j < s->data_dim; j++)
+        p->mean[j] = (float)((1 - w) * p->mean[j] + w * mean[j]);
+    if (radius > p->radius)
+        p->radius = radius;
+    p->samples = p->samples + samples < 1000000000 ? p->samples + samples : 1000000000;
+    return MTG_OK;
+}
+
+int srv_ll_profile(struct mtg_srv *s, int t, float *mean, double *radius, int *samples)
+{
+    if (!s->ll || t < 0 || t >= SRV_MAX_TASKS || s->ll->prof[t].samples == 0)
+        return 0;
+    memcpy(mean, s->ll->prof[t].mean, (size_t)s->data_dim * sizeof(float));
+    *radius = s->ll->prof[t].radius;
+    *samples = s->ll->prof[t].samples;
+    return 1;
+}
+
+int srv_ll_report(struct mtg_srv *s, const char *edge, int samples, double new_frac, const float *mean, double radius,
+                  struct srv_candidate *out, int *fresh, struct mtg_err *err)
+{
+    struct srv_lifelong *ll = ll_get(s);
+    *fresh = 0;
+    if (!ll)
+        return mtg_err_set(err, MTG_ENOMEM, "out of memory");
+    if (s->cfg->lifelong.unknown_tasks == MTG_CFG_UNKNOWN_OFF)
+        return mtg_err_set(err, MTG_ECONFLICT, "unknown-task detection is off (lifelong.unknown_tasks)");
+    /* One candidate per edge: the edge's retries and restarts must not mint tasks. */
+    for (int i = 0; i < ll->n_cand; i++) {
+        if (strcmp(ll->cand[i].edge, edge) == 0) {
+            *out = ll->cand[i];
+            return MTG_OK;
+        }
+    }
+    if (ll->n_cand >= SRV_MAX_CANDIDATES)
+        return mtg_err_set(err, MTG_ERANGE, "candidate limit %d reached", SRV_MAX_CANDIDATES);
+    struct srv_candidate c = {.id = ll->n_cand + 1, .samples = samples, .new_frac = new_frac};
+    snprintf(c.edge, sizeof c.edge, "%s", edge);
+    /* Skip ids an operator already used, so a candidate never lands on someone else's task. */
+    for (int k = c.id;; k++) {
+        snprintf(c.task, sizeof c.task, "new-%d", k);
+        int taken = 0;
+        for (int t = 0; t < srv_n_tasks(s) && !taken; t++)
+            taken = strcmp(srv_task_id(s, t), c.task) == 0;
+        if (!taken)
+            break;
+    }
+    if (s->cfg->lifelong.unknown_tasks == MTG_CFG_UNKNOWN_AUTO) {
+        int t = srv_new_task(s, c.task, mean, err);
+        if (t < 0)
+            return t;
+        srv_ll_note_profile(s, t, mean, radius, samples);
+        c.status = SRV_CAND_CREATED;
+    }
+    ll->cand[ll->n_cand++] = c;
+    *out = c;
+    *fresh = 1;
+    mtg_log(MTG_LOG_INFO, "server", "candidate new task %s from edge %s (%d rows, %.0f%% unclaimed): %s", c.task, edge,
+            samples, 100 * new_frac, c.status == SRV_CAND_CREATED ? "created" : "waiting for an operator");
+    return MTG_OK;
+}
+
+int srv_ll_candidates(struct mtg_srv *s, struct srv_candidate *out, int max)
+{
+    int n = 0;
+    for (int i = 0; s->ll && i < s->ll->n_cand && n < max; i++) {
+        out[n] = s->ll->cand[i];
+        if (out[n].status == SRV_CAND_PENDING && srv_find_task(s, out[n].task) >= 0)
+            out[n].status = SRV_CAND_CREATED;
+        n++;
+    }
+    return n;
+}

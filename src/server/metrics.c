@@ -4,26 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/process.h"
 #include "server/server_internal.h"
-
-long srv_rss_bytes(int peak)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    const char *key = peak ? "VmHWM:" : "VmRSS:";
-    long kb = -1;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, strlen(key)) == 0) {
-            char *end;
-            kb = strtol(line + strlen(key), &end, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
 
 struct buf {
     char *p;
@@ -88,8 +70,9 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
              "mtgan_bytes_out_total %llu\n", (unsigned long long)hs.bytes_out);
     emit(&b, "# HELP mtgan_updates_total Edge updates (mtgan) or feedback batches (sgda) by outcome.\n"
              "# TYPE mtgan_updates_total counter\nmtgan_updates_total{outcome=\"accepted\"} %llu\n"
-             "mtgan_updates_total{outcome=\"rejected\"} %llu\n",
-         (unsigned long long)st.updates_accepted, (unsigned long long)st.updates_rejected);
+             "mtgan_updates_total{outcome=\"rejected\"} %llu\nmtgan_updates_total{outcome=\"duplicate\"} %llu\n",
+         (unsigned long long)st.updates_accepted, (unsigned long long)st.updates_rejected,
+         (unsigned long long)st.updates_duplicate);
     emit(&b, "# HELP mtgan_http_requests_total HTTP responses by status class.\n"
              "# TYPE mtgan_http_requests_total counter\n");
     for (int c = 1; c <= 5; c++)
@@ -98,10 +81,10 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
              "# TYPE mtgan_edges_alive gauge\nmtgan_edges_alive %d\n", st.edges_alive);
     emit(&b, "# HELP mtgan_process_resident_memory_bytes Resident set size.\n"
              "# TYPE mtgan_process_resident_memory_bytes gauge\nmtgan_process_resident_memory_bytes %ld\n",
-         srv_rss_bytes(0));
+         mtg_process_mem_bytes(0, "VmRSS"));
     emit(&b, "# HELP mtgan_process_peak_resident_memory_bytes Peak resident set size (VmHWM).\n"
              "# TYPE mtgan_process_peak_resident_memory_bytes gauge\nmtgan_process_peak_resident_memory_bytes %ld\n",
-         srv_rss_bytes(1));
+         mtg_process_mem_bytes(0, "VmHWM"));
     emit(&b, "# HELP mtgan_model_bytes Bytes of models, optimiser state and in-flight buffers.\n"
              "# TYPE mtgan_model_bytes gauge\nmtgan_model_bytes %zu\n", st.model_bytes);
     emit(&b, "# HELP mtgan_done 1 when every task reached its target or budget.\n# TYPE mtgan_done gauge\n"

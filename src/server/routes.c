@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/process.h"
 #include "data/image.h"
 #include "server/server_internal.h"
 #include "wire/blob.h"
@@ -134,8 +135,8 @@ static int h_status(void *ctx, const struct mtg_http_req *req, struct mtg_http_r
     cJSON_AddNumberToObject(o, "updates_accepted", (double)st.updates_accepted);
     cJSON_AddNumberToObject(o, "updates_rejected", (double)st.updates_rejected);
     cJSON_AddNumberToObject(o, "model_bytes", (double)st.model_bytes);
-    cJSON_AddNumberToObject(o, "rss_bytes", (double)srv_rss_bytes(0));
-    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)srv_rss_bytes(1));
+    cJSON_AddNumberToObject(o, "rss_bytes", (double)mtg_process_mem_bytes(0, "VmRSS"));
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)mtg_process_mem_bytes(0, "VmHWM"));
     cJSON *tasks = cJSON_AddObjectToObject(o, "tasks");
     pthread_mutex_lock(&s->mu);
     for (int t = 0; t < srv_n_tasks(s); t++)
@@ -488,6 +489,9 @@ const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
         {"DELETE", "/v1/tasks/{task}", h_task_delete, s, MTG_HTTP_MUTATING, 0},
         {"GET", "/v1/tasks/{task}/models/{kind}", h_model, s, 0, 0},
         {"GET", "/v1/tasks/{task}/samples", h_samples, s, 0, 0},
+        {"GET", "/v1/tasks/{task}/profile", srv_h_profile, s, 0, 0},
+        {"GET", "/v1/candidates", srv_h_candidates, s, 0, 0},
+        {"POST", "/v1/candidates", srv_h_candidate_post, s, MTG_HTTP_MUTATING, 0},
         {"POST", "/v1/edges", srv_h_register, s, MTG_HTTP_MUTATING, 0},
         {"POST", "/v1/edges/{edge}/heartbeat", srv_h_heartbeat, s, MTG_HTTP_MUTATING, 0},
         {"GET", "/v1/edges/{edge}/assignment", srv_h_assignment, s, 0, 0},

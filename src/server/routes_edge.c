@@ -144,6 +144,14 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     int e = s->sgda ? mtg_sgda_register_edge(s->sgda_state, id->valuestring, n, ids, samples, now, &err)
                     : mtg_fed_register_edge(s->fed, id->valuestring, n, ids, samples, now, &err);
     cJSON *out = NULL;
+    k = 0;
+    for (cJSON *t = e >= 0 ? tasks->child : NULL; t; t = t->next, k++) {
+        /* Data profiles let other edges tell this task's data from unknown data (novelty.h). */
+        float mean[SRV_MAX_DIM];
+        cJSON *radius = cJSON_GetObjectItemCaseSensitive(t, "radius");
+        if (cJSON_IsNumber(radius) && srv_json_vector(cJSON_GetObjectItemCaseSensitive(t, "mean"), mean, s->data_dim))
+            srv_ll_note_profile(s, srv_find_task(s, ids[k]), mean, radius->valuedouble, samples[k]);
+    }
     if (e >= 0) {
         out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "edge", id->valuestring);
@@ -283,6 +291,7 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
     } else {
         int64_t now = mtg_srv_now_ms();
         rc = mtg_fed_submit(s->fed, e, t, (uint64_t)round, &u, now, &err);
+        s->updates_duplicate += rc == MTG_FED_DUPLICATE;
         if (rc >= 0) {
             mtg_fed_tick(s->fed, now);
             pthread_cond_broadcast(&s->changed);
@@ -379,6 +388,7 @@ int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         rc = mtg_err_set(&err, MTG_ENOTFOUND, "unknown %s \"%s\"", e < 0 ? "edge" : "task", e < 0 ? eid : tid);
     } else {
         rc = mtg_sgda_feedback(s->sgda_state, e, t, (uint64_t)step, fb->data, fb->n, &st, mtg_srv_now_ms(), &err);
+        s->updates_duplicate += rc == 1;
         if (rc >= 0)
             pthread_cond_broadcast(&s->changed);
     }

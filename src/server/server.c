@@ -431,6 +431,7 @@ void mtg_srv_status(struct mtg_srv *s, struct mtg_srv_status *st, struct mtg_srv
     st->bytes_out = hs.bytes_out;
     st->updates_accepted = s->sgda ? mtg_sgda_feedback_accepted(s->sgda_state) : mtg_fed_updates_accepted(s->fed);
     st->updates_rejected = s->sgda ? mtg_sgda_feedback_rejected(s->sgda_state) : mtg_fed_updates_rejected(s->fed);
+    st->updates_duplicate = s->updates_duplicate;
     st->model_bytes = s->sgda ? mtg_sgda_bytes(s->sgda_state) : mtg_fed_bytes(s->fed);
     for (int t = 0; tasks && t < st->n_tasks && t < max; t++) {
         struct mtg_srv_task_status *o = &tasks[t];
@@ -470,6 +471,7 @@ void mtg_srv_free(struct mtg_srv *s)
             mtg_log(MTG_LOG_ERROR, "server", "final checkpoint failed: %s", err.msg);
     }
     mtg_quality_free(s->quality);
+    srv_ll_free(s->ll);
     mtg_fed_free(s->fed);
     mtg_sgda_free(s->sgda_state);
     mtg_sched_free(s->sched);

@@ -47,6 +47,7 @@ struct mtg_srv_status {
     uint64_t bytes_out;
     uint64_t updates_accepted;
     uint64_t updates_rejected;
+    uint64_t updates_duplicate;  /* retries of an update (or feedback) already folded in: answered, ignored */
     size_t model_bytes;    /* models, optimiser state, in-flight buffers held by the protocol */
 };
 

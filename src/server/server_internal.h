@@ -18,6 +18,7 @@
 #include "wire/blob.h"
 
 struct mtg_quality;
+struct srv_lifelong;
 
 #define SRV_MAX_TASKS MTG_SCHED_MAX_TASKS
 #define SRV_MAX_DIM 4096
@@ -51,8 +52,10 @@ struct mtg_srv {
     struct srv_quality q[SRV_MAX_TASKS];
     int deleted[SRV_MAX_TASKS];
     int done;
+    uint64_t updates_duplicate;      /* replayed (edge, task, round/step) uploads, answered "duplicate" */
     uint64_t last_ckpt_round;
     uint64_t ckpt_gen;
+    struct srv_lifelong *ll;          /* task data profiles, candidate new tasks; lifelong.c */
     struct mtg_http_route routes[32]; /* ctx = this server */
 };
 
@@ -99,6 +102,42 @@ int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, stru
 int srv_valid_id(const char *id);
 /* Reads a JSON array of exactly n numbers into out; 1 on success. */
 int srv_json_vector(const struct cJSON *arr, float *out, int n);
+/*
+ * lifelong.c: a task's data profile (mean row, radius: see src/edge/novelty.h)
+ * as the edges holding its data report it at registration; merged over
+ * edges by sample count (radius: the largest). Call with mu held.
+ */
+int srv_ll_note_profile(struct mtg_srv *s, int t, const float *mean, double radius, int samples);
+/* Task t's profile into mean [data_dim] and *radius; 1 when one was reported, else 0. Call with mu held. */
+int srv_ll_profile(struct mtg_srv *s, int t, float *mean, double *radius, int *samples);
+
+#define SRV_MAX_CANDIDATES 64
+enum srv_cand_status { SRV_CAND_PENDING = 0, SRV_CAND_CREATED = 1 };
+/* A candidate new task: unlabelled data an edge found no known task accepts. */
+struct srv_candidate {
+    int id;                   /* 1, 2, ... in order of arrival */
+    char edge[64];
+    char task[64];            /* the task it becomes: "new-<id>" */
+    int samples;              /* rows no known task accepted */
+    double new_frac;          /* their share of the edge's unlabelled batch */
+    enum srv_cand_status status;
+};
+/*
+ * An edge's report (lifelong.unknown_tasks must not be off). One candidate
+ * per edge: a repeated report returns the first (*fresh = 0). With auto the
+ * task is created at once, warm-started from mean, and given the profile
+ * (mean, radius) so the same data is known from then on. Call with mu held.
+ */
+int srv_ll_report(struct mtg_srv *s, const char *edge, int samples, double new_frac, const float *mean, double radius,
+                  struct srv_candidate *out, int *fresh, struct mtg_err *err);
+/* Copies up to max candidates into out; returns how many. A pending one whose task an operator
+ * created (PUT /v1/tasks/{task}) is reported created. Call with mu held. */
+int srv_ll_candidates(struct mtg_srv *s, struct srv_candidate *out, int max);
+void srv_ll_free(struct srv_lifelong *ll);
+/* routes_lifelong.c: GET /v1/tasks/{task}/profile, GET|POST /v1/candidates */
+int srv_h_profile(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_candidates(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_candidate_post(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 
 /* routes.c */
 const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n);
@@ -117,6 +156,5 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err);
 
 /* metrics.c */
 int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len);
-long srv_rss_bytes(int peak);
 
 #endif

@@ -303,7 +303,14 @@ Test(restart, truncated_state_json_falls_back_to_state_prev_json)
     cr_expect(log && strstr(log, "state.json") && strstr(log, "state.prev.json"),
               "the log does not say which checkpoint was unusable and which was used");
     free(log);
-    tp_stop(r.srv.pid, SIGTERM, 10000);
+    /* The next checkpoint must not rotate the torn state.json over the good state.prev.json. */
+    st = tp_stop(r.srv.pid, SIGTERM, 10000);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    double after[N_TASKS];
+    state_versions(pj, after);
+    cr_expect(after[0] >= prev[0] && after[1] >= prev[1],
+              "after the fallback and one more checkpoint, state.prev.json is unusable (versions %g, %g)", after[0],
+              after[1]);
 }
 
 static void other_protocol_refused(const char *first, const char *second)
