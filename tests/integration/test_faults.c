@@ -107,7 +107,7 @@ static void start_proxy(struct run *r, uint64_t seed)
 
 static void start_edge(struct run *r, int i)
 {
-    char id[16];
+    char id[24];
     snprintf(id, sizeof id, "edge-%d", i);
     r->edge[i] = tp_edge_start(r->cfg, tp_proxy_port(r->proxy), r->dir, id, i, r->n_edges, NULL);
     cr_assert_gt(r->edge[i], 0);
