@@ -99,26 +99,16 @@ int mtg_cmd_eval(int argc, char **argv)
         return 1;
     }
     mtg_cfg_defaults(cfg);
-    struct mtg_err err = {0};
-    struct mtg_cfg_args extra;
     static const char *const names[] = {"model-dir", "models"};
     const char **slots[] = {&dir, &models};
     if (mtg_cmd_take_flags("mtgan eval", argc, argv, names, slots, 2, rest, &n_rest) != 0)
         goto done;
     mtg_sedna_argv_switch(n_rest, rest);
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_EVAL, n_rest, rest, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        usage(stdout);
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_EVAL);
-        code = 0;
+    int cli = mtg_cmd_config("mtgan eval", MTG_CFG_BIN_EVAL, cfg, n_rest, rest, usage);
+    if (cli >= 0) {
+        code = cli;
         goto done;
     }
-    if (rc != MTG_OK || extra.n_pos > 0) {
-        fprintf(stderr, "mtgan eval: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
-        usage(stderr);
-        goto done;
-    }
-    mtg_log_set_level(cfg->log_level);
     mtg_process_single_blas();
     if (cfg->sedna) {
         if (dir || models) {

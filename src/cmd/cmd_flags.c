@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "core/status.h"
+
 /* 1 when a is --name or --name=..., with *value set for the = form. */
 static int match(const char *a, const char *name, const char **value)
 {
@@ -42,4 +45,24 @@ int mtg_cmd_take_flags(const char *prog, int argc, char **argv, const char *cons
         *slots[k] = value;
     }
     return 0;
+}
+
+int mtg_cmd_config(const char *prog, enum mtg_cfg_binary bin, struct mtg_cfg *cfg, int argc, char **argv,
+                   void (*usage)(FILE *))
+{
+    struct mtg_err err = {0};
+    struct mtg_cfg_args extra;
+    int rc = mtg_cfg_resolve(cfg, bin, argc, argv, NULL, &extra, &err);
+    if (rc == MTG_CFG_HELP) {
+        usage(stdout);
+        mtg_cfg_print_help(stdout, bin);
+        return 0;
+    }
+    if (rc != MTG_OK || extra.n_pos > 0) {
+        fprintf(stderr, "%s: %s\n", prog, rc != MTG_OK ? err.msg : "unexpected positional argument");
+        usage(stderr);
+        return 2;
+    }
+    mtg_log_set_level(cfg->log_level);
+    return -1;
 }

@@ -113,24 +113,15 @@ int mtg_cmd_sample(int argc, char **argv)
     }
     mtg_cfg_defaults(cfg);
     struct mtg_err err = {0};
-    struct mtg_cfg_args extra;
     static const char *const names[] = {"model", "server", "task", "out", "blob", "n"};
     const char **slots[] = {&o.model, &o.server, &o.task, &o.out, &o.blob, &o.n};
     if (mtg_cmd_take_flags("mtgan sample", argc, argv, names, slots, 6, rest, &n_rest) != 0)
         goto done;
-    int rc = mtg_cfg_resolve(cfg, MTG_CFG_BIN_SAMPLE, n_rest, rest, NULL, &extra, &err);
-    if (rc == MTG_CFG_HELP) {
-        usage(stdout);
-        mtg_cfg_print_help(stdout, MTG_CFG_BIN_SAMPLE);
-        code = 0;
+    int cli = mtg_cmd_config("mtgan sample", MTG_CFG_BIN_SAMPLE, cfg, n_rest, rest, usage);
+    if (cli >= 0) {
+        code = cli;
         goto done;
     }
-    if (rc != MTG_OK || extra.n_pos > 0) {
-        fprintf(stderr, "mtgan sample: %s\n", rc != MTG_OK ? err.msg : "unexpected positional argument");
-        usage(stderr);
-        goto done;
-    }
-    mtg_log_set_level(cfg->log_level);
     char *end = NULL;
     long n = o.n ? strtol(o.n, &end, 10) : 64;
     if (o.n && (*end != '\0' || end == o.n || n < 1 || n > MAX_SAMPLES)) {
@@ -145,8 +136,8 @@ int mtg_cmd_sample(int argc, char **argv)
     }
     if (!o.out && !o.blob)
         o.out = "samples.png";
-    rc = o.model ? from_model(&o, (int)n, (unsigned long long)cfg->seed, &err)
-                 : from_server(&o, (int)n, (unsigned long long)cfg->seed, &err);
+    int rc = o.model ? from_model(&o, (int)n, (unsigned long long)cfg->seed, &err)
+                     : from_server(&o, (int)n, (unsigned long long)cfg->seed, &err);
     if (rc != MTG_OK) {
         fprintf(stderr, "mtgan sample: %s\n", err.msg);
         code = 1;
