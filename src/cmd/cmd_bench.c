@@ -61,9 +61,11 @@ static int pair(struct bench *b, const struct mtg_cfg *cfg, const char *label, s
     char name[96];
     *c = *cfg;
     c->protocol = MTG_CFG_PROTO_SGDA;
+    c->scheduler.server.memory_budget_mb = 0; /* an mtgan feature: sgda refuses it */
     snprintf(name, sizeof name, "%s-sgda", label);
     int rc = run(b, c, name, rs, err);
     c->protocol = MTG_CFG_PROTO_MTGAN;
+    c->scheduler.server.memory_budget_mb = cfg->scheduler.server.memory_budget_mb;
     snprintf(name, sizeof name, "%s-mtgan", label);
     if (rc == MTG_OK)
         rc = run(b, c, name, rm, err);
@@ -126,23 +128,27 @@ static int ablation(struct bench *b, struct mtg_err *err)
         enum mtg_cfg_server_policy policy;
         int priority;
         int async;
+        int no_overlap; /* edge transfers inline instead of behind the next task's compute */
     } rows[] = {
-        {"ablation-fixed", MTG_CFG_SPOL_FIXED, 0, 0},
-        {"ablation-profiled", MTG_CFG_SPOL_PROFILED, 0, 0},
-        {"ablation-profiled-priority", MTG_CFG_SPOL_PROFILED, 1, 0},
-        {"ablation-async", MTG_CFG_SPOL_ASYNC, 0, 1},
+        {"ablation-fixed", MTG_CFG_SPOL_FIXED, 0, 0, 0},
+        {"ablation-profiled", MTG_CFG_SPOL_PROFILED, 0, 0, 0},
+        {"ablation-profiled-no-overlap", MTG_CFG_SPOL_PROFILED, 0, 0, 1},
+        {"ablation-profiled-priority", MTG_CFG_SPOL_PROFILED, 1, 0, 0},
+        {"ablation-async", MTG_CFG_SPOL_ASYNC, 0, 1, 0},
     };
     cJSON *arr = cJSON_AddArrayToObject(b->out, "ablation");
     struct mtg_cfg *c = malloc(sizeof *c);
     struct mtg_bench_run *r = malloc(sizeof *r);
     int rc = c && r ? MTG_OK : MTG_ENOMEM;
-    printf("\nablation (mtgan, emulated links): one row per server policy\n");
+    printf("\nablation (mtgan, emulated links): one row per server policy, and profiled without edge overlap\n");
     for (size_t i = 0; rc == MTG_OK && i < sizeof rows / sizeof rows[0]; i++) {
         *c = *b->cfg;
         c->protocol = MTG_CFG_PROTO_MTGAN;
         c->scheduler.server.policy = rows[i].policy;
         c->scheduler.server.priority = rows[i].priority;
         c->aggregation.mode = rows[i].async ? MTG_CFG_AGG_ASYNC : MTG_CFG_AGG_SYNC;
+        if (rows[i].no_overlap)
+            c->scheduler.edge.overlap = false;
         rc = run(b, c, rows[i].name, r, err);
         if (rc == MTG_OK)
             cJSON_AddItemToArray(arr, mtg_bench_run_json(r));
@@ -198,6 +204,8 @@ static int scale(struct bench *b, struct mtg_err *err)
         for (int p = 0; rc == MTG_OK && p < 2; p++) {
             *c = *b->cfg;
             c->protocol = p ? MTG_CFG_PROTO_MTGAN : MTG_CFG_PROTO_SGDA;
+            if (!p)
+                c->scheduler.server.memory_budget_mb = 0; /* an mtgan feature: sgda refuses it */
             c->data.tasks.n = 0;
             char dir[700];
             snprintf(dir, sizeof dir, "%s/scale-%s-%d", b->dir, p ? "mtgan" : "sgda", edges[i]);

@@ -197,6 +197,18 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
                            "data.partition.tasks_per_edge_min (%d) exceeds tasks_per_edge_max (%d)",
                            c->data.partition.tasks_per_edge_min,
                            c->data.partition.tasks_per_edge_max);
+    /*
+     * Spilled tasks go to <state_dir>/spill (state_dir's own key type refuses
+     * "" too; this names the key that needs it). sgda is refused: its server
+     * steps every generator and its Adam state on every step, so no task is cold.
+     */
+    if (c->scheduler.server.memory_budget_mb > 0 && !c->state_dir[0])
+        return mtg_err_set(err, MTG_EINVAL,
+                           "scheduler.server.memory_budget_mb > 0 spills tasks to state_dir/spill: set state_dir");
+    if (c->scheduler.server.memory_budget_mb > 0 && c->protocol == MTG_CFG_PROTO_SGDA)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "scheduler.server.memory_budget_mb is implemented for protocol mtgan only; "
+                           "set it to 0 with protocol sgda");
     /* The async policy applies deltas on arrival: a sync round would never be planned. */
     if (c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC && c->aggregation.mode != MTG_CFG_AGG_ASYNC)
         return mtg_err_set(err, MTG_EINVAL,

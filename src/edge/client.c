@@ -138,6 +138,8 @@ fail:
     return rc;
 }
 
+void mtg_client_set_stop(struct mtg_client *c, const atomic_int *stop) { c->stop = stop; }
+
 void mtg_client_free(struct mtg_client *c)
 {
     if (!c)

@@ -96,6 +96,12 @@ struct mtg_client_stats {
 int mtg_client_new(const struct mtg_client_opts *opts, struct mtg_client **out,
                    struct mtg_err *err);
 
+/*
+ * Sets (or replaces) the borrowed stop flag of opts.stop, for owners that
+ * learn it after creating the client. Call it while no request runs.
+ */
+void mtg_client_set_stop(struct mtg_client *c, const atomic_int *stop);
+
 /* Frees the client and closes its connection; NULL is fine. */
 void mtg_client_free(struct mtg_client *c);
 

@@ -172,6 +172,11 @@ int mtg_edge_new(const struct mtg_cfg *cfg, int shard, struct mtg_edge **out, st
         .seed = cfg->seed + (uint64_t)shard,
     };
     rc = mtg_client_new(&co, &e->client, err);
+    if (rc == MTG_OK && cfg->scheduler.edge.overlap && !e->sgda) {
+        /* Same link emulation on both clients: the background link is the same emulated wire. */
+        co.seed ^= 0x9e3779b97f4a7c15ULL;
+        rc = mtg_client_new(&co, &e->up_client, err);
+    }
     if (rc != MTG_OK)
         goto fail;
     mtg_log(MTG_LOG_INFO, "edge", "%s: shard %d of %d holds %d tasks", e->id, shard, cfg->n_edges, e->n_tasks);
@@ -204,27 +209,21 @@ int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_
             t->have = UINT64_MAX;
             continue;
         }
-        mtg_gan_free(t->gan);
+        edge_task_unload(t);
         /* Same seed as the server uses for this task, so sgda's D starts where mtgan's does. */
         uint64_t h = 1469598103934665603ULL;
         for (const char *p = t->id; *p; p++)
             h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        t->gan = mtg_gan_new(&gc, role, e->cfg->seed ^ h, err);
-        if (!t->gan) {
-            rc = err->code;
+        t->gc = gc;
+        t->role = role;
+        t->gan_seed = e->cfg->seed ^ h;
+        /* Under a memory budget mtgan models are built on first use (edge_task_make_resident),
+         * so an edge holding many tasks never holds them all at once. */
+        if (role == MTG_GAN_FULL && e->cfg->scheduler.edge.memory_budget_mb > 0)
+            continue;
+        rc = edge_task_load(e, t, err);
+        if (rc != MTG_OK)
             break;
-        }
-        if (role == MTG_GAN_FULL) {
-            size_t ng = mtg_mlp_param_count(mtg_gan_generator(t->gan));
-            size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(t->gan));
-            free(t->start_g), free(t->start_d), free(t->delta_g), free(t->delta_d);
-            t->start_g = malloc(ng * sizeof(float));
-            t->start_d = malloc(nd * sizeof(float));
-            t->delta_g = malloc(ng * sizeof(float));
-            t->delta_d = malloc(nd * sizeof(float));
-            if (!t->start_g || !t->start_d || !t->delta_g || !t->delta_d)
-                rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory for task %s", t->id);
-        }
         t->have = UINT64_MAX;
     }
     if (rc == MTG_OK) {
@@ -305,6 +304,10 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
 int mtg_edge_run(struct mtg_edge *e, const atomic_int *stop, struct mtg_err *err)
 {
     e->stop = stop;
+    /* Lets SIGTERM cut link sleeps, backoffs and transfers short, on both threads' clients. */
+    mtg_client_set_stop(e->client, stop);
+    if (e->up_client)
+        mtg_client_set_stop(e->up_client, stop);
     int rc;
     /* A 404 for our id means the server lost us (restart without checkpoint): register again. */
     do {
@@ -331,6 +334,16 @@ void mtg_edge_stats(const struct mtg_edge *e, struct mtg_edge_stats *out)
     out->bytes_sent = cs.bytes_sent;
     out->bytes_received = cs.bytes_received;
     out->link_s = (double)cs.link_ns * 1e-9;
+    if (e->up_client) {
+        mtg_client_stats(e->up_client, &cs);
+        out->bytes_sent += cs.bytes_sent;
+        out->bytes_received += cs.bytes_received;
+        /* Background link time is only a cost where the training thread waited for it. */
+        double bg = (double)cs.link_ns * 1e-9;
+        double exposed = bg < e->up_blocked_s ? bg : e->up_blocked_s;
+        out->link_s += exposed;
+        out->link_hidden_s = bg - exposed;
+    }
 }
 
 void mtg_edge_free(struct mtg_edge *e)
@@ -340,10 +353,10 @@ void mtg_edge_free(struct mtg_edge *e)
     for (int i = 0; i < e->n_tasks; i++) {
         struct edge_task *t = &e->task[i];
         free(t->pool);
-        mtg_gan_free(t->gan);
-        free(t->start_g), free(t->start_d), free(t->delta_g), free(t->delta_d);
+        edge_task_unload(t);
     }
     mtg_client_free(e->client);
+    mtg_client_free(e->up_client);
     free(e->nets_json);
     free(e->unlabelled);
     free(e->cand_rows);

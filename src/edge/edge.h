@@ -32,6 +32,15 @@ struct mtg_edge_stats {
     double link_s;         /* emulated link seconds (latency + bandwidth) */
     uint64_t bytes_sent;
     uint64_t bytes_received;
+    /*
+     * Of the emulated link seconds, those spent by the uploader thread while
+     * the training thread kept computing (scheduler.edge.overlap). They are
+     * not in link_s, which counts only link time the edge waited for.
+     */
+    double link_hidden_s;
+    uint64_t model_loads;     /* local models built (first use, or reload after eviction) */
+    uint64_t model_evictions; /* local models dropped by scheduler.edge.memory_budget_mb */
+    size_t model_bytes_peak;  /* most bytes of local models held at once (mtgan) */
 };
 
 /*

@@ -23,6 +23,11 @@ struct edge_task {
     uint64_t have;     /* version of start_*; UINT64_MAX = none yet */
     float last_loss_d;
     float last_loss_g;
+    /* How to rebuild gan after the memory budget evicted it (edge_mem.c). */
+    struct mtg_gan_cfg gc;
+    enum mtg_gan_role role;
+    uint64_t gan_seed;
+    uint64_t last_used; /* LRU clock value of the last assignment that trained it */
 };
 
 struct mtg_edge {
@@ -33,6 +38,10 @@ struct mtg_edge {
     int n_tasks;
     struct edge_task task[EDGE_MAX_TASKS];
     struct mtg_client *client;
+    /* The uploader thread's own client (scheduler.edge.overlap): curl handles are per thread. */
+    struct mtg_client *up_client;
+    double up_blocked_s; /* wall seconds the training thread waited for background transfers */
+    uint64_t use_clock;  /* LRU clock for the memory budget */
     const atomic_int *stop;
     struct mtg_rng rng;
     float *real;       /* one real batch [batch, dim] */
@@ -59,6 +68,20 @@ struct edge_task *edge_find_task(struct mtg_edge *e, const char *id);
 /* Adds a task holding a copy of rows [n, dim]. */
 int edge_add_task(struct mtg_edge *e, const char *id, int label, const float *rows, int n, struct mtg_err *err);
 int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_role role, struct mtg_err *err);
+
+/*
+ * edge_mem.c: the edge memory budget (scheduler.edge.memory_budget_mb).
+ * A task's model (G, D, their Adam state and workspace, and the start and
+ * delta copies) is resident when t->gan != NULL. load builds it from
+ * t->gc (parameters from the seed, t->have = none, so the next pull
+ * downloads the globals); unload frees it. make_resident loads t, first
+ * evicting least-recently-trained tasks while the budget would be
+ * exceeded; a task bigger than the whole budget is still loaded, alone.
+ */
+int edge_task_load(struct mtg_edge *e, struct edge_task *t, struct mtg_err *err);
+void edge_task_unload(struct edge_task *t);
+size_t edge_task_bytes(const struct edge_task *t);
+int edge_task_make_resident(struct mtg_edge *e, struct edge_task *t, struct mtg_err *err);
 
 /* edge_fed.c / edge_sgda.c */
 /* The configured wire codec for this edge's uploads and downloads. */

@@ -1,11 +1,16 @@
 #include "proto/fed.h"
 #include "proto/registry.h"
+#include "proto/spill.h"
+#include "core/log.h"
 #include "core/status.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After a failed spill write, leave the budget alone for this many clock ticks (~5 s of server loop). */
+#define SPILL_RETRY_TICKS 1000
 
 struct fed_task {
     char id[MTG_FED_ID_MAX];
@@ -30,6 +35,10 @@ struct fed_task {
     double w_recv;
     uint64_t pending_steps;
     int in_round;
+    /* Memory budget: g/d are NULL while !resident; last_used orders spilling (least recent first). */
+    int resident;
+    int unloadable;         /* the last reload failed: keep it out of the plan until one succeeds */
+    uint64_t last_used;
 };
 
 struct fed_edge {
@@ -60,6 +69,13 @@ struct mtg_fed {
     struct mtg_plan *plan;              /* scratch, reused every round */
     struct mtg_sched_edge *view_edges;  /* scratch [MTG_SCHED_MAX_EDGES] */
     struct mtg_sched_task *view_tasks;  /* scratch [MTG_SCHED_MAX_TASKS] */
+    char *spill_dir;                    /* owned copy of opts.spill_dir, NULL without a budget */
+    size_t resident_bytes;
+    uint64_t clock;                     /* advanced by every access and tick: the LRU order */
+    uint64_t spill_retry_at;            /* clock before which a failed spill is not retried */
+    uint64_t spills;
+    uint64_t reloads;
+    uint64_t spill_failures;
 };
 
 struct mtg_fed *mtg_fed_new(const struct mtg_fed_opts *opts, struct mtg_sched *sched, struct mtg_err *err)
@@ -69,11 +85,23 @@ struct mtg_fed *mtg_fed_new(const struct mtg_fed_opts *opts, struct mtg_sched *s
         mtg_err_set(err, MTG_EINVAL, "fed: bad options (deadline, expiry, server_lr, staleness_bound)");
         return NULL;
     }
+    if (opts->memory_budget > 0 && (!opts->spill_dir || !opts->spill_dir[0])) {
+        mtg_err_set(err, MTG_EINVAL, "fed: a memory budget needs a spill directory");
+        return NULL;
+    }
     struct mtg_fed *fed = calloc(1, sizeof *fed);
     if (!fed)
         goto oom;
     fed->opts = *opts;
+    fed->opts.spill_dir = NULL; /* borrowed by the caller; fed keeps its own copy below */
     fed->sched = sched;
+    if (opts->memory_budget > 0) {
+        size_t len = strlen(opts->spill_dir) + 1;
+        fed->spill_dir = malloc(len);
+        if (!fed->spill_dir)
+            goto oom;
+        memcpy(fed->spill_dir, opts->spill_dir, len);
+    }
     fed->tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *fed->tasks);
     fed->edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->edges);
     fed->plan = calloc(1, sizeof *fed->plan);
@@ -109,10 +137,101 @@ void mtg_fed_free(struct mtg_fed *fed)
     free(fed->plan);
     free(fed->view_edges);
     free(fed->view_tasks);
+    free(fed->spill_dir);
     free(fed);
 }
 
 void mtg_fed_set_sched(struct mtg_fed *fed, struct mtg_sched *sched) { fed->sched = sched; }
+
+static size_t task_bytes(const struct fed_task *t) { return (t->ng + t->nd) * sizeof(float); }
+
+static int spill_task(struct mtg_fed *fed, struct fed_task *t, struct mtg_err *err)
+{
+    int rc = mtg_spill_write(fed->spill_dir, t->id, t->g, t->ng, t->d, t->nd, err);
+    if (rc != MTG_OK)
+        return rc;
+    /* Only a durable file lets the arrays go: a failed write keeps the task in RAM, over budget. */
+    free(t->g);
+    free(t->d);
+    t->g = NULL;
+    t->d = NULL;
+    t->resident = 0;
+    fed->resident_bytes -= task_bytes(t);
+    fed->spills++;
+    return MTG_OK;
+}
+
+/*
+ * Spills least recently used tasks until the resident bytes fit the budget.
+ * Never a task of the open sync round (edges are folding deltas into its
+ * globals) nor `keep` (the caller is about to use it); when only those are
+ * left the budget is exceeded until the round closes.
+ */
+static void enforce_budget(struct mtg_fed *fed, int keep)
+{
+    if (fed->opts.memory_budget == 0 || fed->clock < fed->spill_retry_at)
+        return;
+    while (fed->resident_bytes > fed->opts.memory_budget) {
+        int victim = -1;
+        for (int i = 0; i < fed->n_tasks; i++) {
+            const struct fed_task *t = &fed->tasks[i];
+            if (!t->resident || t->in_round || i == keep)
+                continue;
+            if (victim < 0 || t->last_used < fed->tasks[victim].last_used)
+                victim = i;
+        }
+        if (victim < 0)
+            return;
+        struct mtg_err e = {0};
+        if (spill_task(fed, &fed->tasks[victim], &e) != MTG_OK) {
+            fed->spill_failures++;
+            fed->spill_retry_at = fed->clock + SPILL_RETRY_TICKS;
+            mtg_log(MTG_LOG_WARN, "fed", "cannot spill task %s, keeping it in memory: %s", fed->tasks[victim].id,
+                    e.msg);
+            return;
+        }
+    }
+}
+
+int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err)
+{
+    if (task < 0 || task >= fed->n_tasks)
+        return mtg_err_set(err, MTG_ENOTFOUND, "unknown task %d", task);
+    struct fed_task *t = &fed->tasks[task];
+    t->last_used = ++fed->clock;
+    if (t->resident)
+        return MTG_OK;
+    struct mtg_err e = {0};
+    float *g, *d;
+    if (mtg_spill_read(fed->spill_dir, t->id, &g, t->ng, &d, t->nd, &e) != MTG_OK) {
+        fed->spill_failures++;
+        t->unloadable = 1;
+        return mtg_err_set(err, MTG_EUNAVAIL, "task \"%s\": cannot reload its spilled globals: %s", t->id, e.msg);
+    }
+    t->g = g;
+    t->d = d;
+    t->resident = 1;
+    t->unloadable = 0;
+    fed->resident_bytes += task_bytes(t);
+    fed->reloads++;
+    enforce_budget(fed, task);
+    return MTG_OK;
+}
+
+void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < fed->n_tasks; i++) {
+        if (fed->tasks[i].resident)
+            out->resident++;
+        else
+            out->spilled++;
+    }
+    out->resident_bytes = fed->resident_bytes;
+    out->spills = fed->spills;
+    out->reloads = fed->reloads;
+    out->failures = fed->spill_failures;
+}
 
 static int new_task_slot(struct mtg_fed *fed, const char *id, struct mtg_err *err)
 {
@@ -139,7 +258,12 @@ static int commit_task(struct mtg_fed *fed, int idx, const char *id, const struc
     t->nd = nd;
     t->active = 1;
     t->gap = 1.0;
+    t->resident = 1;
+    t->last_used = ++fed->clock;
+    fed->resident_bytes += task_bytes(t);
     fed->n_tasks++;
+    /* Spill as tasks are created, so that startup with many tasks never holds them all at once. */
+    enforce_budget(fed, idx);
     return idx;
 }
 
@@ -178,6 +302,9 @@ int mtg_fed_add_task_from(struct mtg_fed *fed, const char *id, int from, struct 
     int idx = new_task_slot(fed, id, err);
     if (idx < 0)
         return idx;
+    int rc = mtg_fed_task_resident(fed, from, err);
+    if (rc != MTG_OK)
+        return rc;
     const struct fed_task *s = &fed->tasks[from];
     float *g = malloc(s->ng * sizeof(float));
     float *d = malloc(s->nd * sizeof(float));
@@ -218,13 +345,13 @@ void mtg_fed_task_info(const struct mtg_fed *fed, int task, struct mtg_fed_task_
 float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n)
 {
     *n = fed->tasks[task].ng;
-    return fed->tasks[task].g;
+    return fed->tasks[task].resident ? fed->tasks[task].g : NULL;
 }
 
 float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n)
 {
     *n = fed->tasks[task].nd;
-    return fed->tasks[task].d;
+    return fed->tasks[task].resident ? fed->tasks[task].d : NULL;
 }
 
 /*
@@ -323,7 +450,7 @@ static void build_view(struct mtg_fed *fed, struct mtg_cluster_view *v)
         memcpy(ve->samples, ed->samples, sizeof ve->samples);
     }
     for (int t = 0; t < fed->n_tasks; t++) {
-        fed->view_tasks[t].active = fed->tasks[t].active;
+        fed->view_tasks[t].active = fed->tasks[t].active && !fed->tasks[t].unloadable;
         fed->view_tasks[t].quality_gap = fed->tasks[t].gap;
         fed->view_tasks[t].rounds = fed->tasks[t].rounds;
     }
@@ -417,18 +544,19 @@ static int round_complete(const struct mtg_fed *fed)
 
 int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
 {
+    fed->clock++;
     for (int e = 0; e < fed->n_edges; e++)
         if (fed->edges[e].alive && now_ms - fed->edges[e].last_seen > fed->opts.edge_expiry_ms)
             fed->edges[e].alive = 0;
-    if (fed->opts.async)
-        return 0;
     int closed = 0;
-    if (fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
+    if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
         close_round(fed);
         closed = 1;
     }
-    if (!fed->open)
+    if (!fed->opts.async && !fed->open)
         open_round(fed, now_ms);
+    /* Tasks that just left the round are the ones that may have to go. */
+    enforce_budget(fed, -1);
     return closed;
 }
 
@@ -515,7 +643,9 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
     }
     if (item->done)
         return MTG_FED_DUPLICATE;
-    int rc = check_update(fed, t, u, err);
+    int rc = mtg_fed_task_resident(fed, task, err);
+    if (rc == MTG_OK)
+        rc = check_update(fed, t, u, err);
     if (rc != MTG_OK) {
         fed->rejected++;
         return rc;
@@ -574,10 +704,5 @@ uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed) { return fed->rejec
 
 size_t mtg_fed_bytes(const struct mtg_fed *fed)
 {
-    size_t n = sizeof *fed;
-    for (int i = 0; i < fed->n_tasks; i++) {
-        const struct fed_task *t = &fed->tasks[i];
-        n += (t->ng + t->nd) * sizeof(float);
-    }
-    return n;
+    return sizeof *fed + fed->resident_bytes;
 }

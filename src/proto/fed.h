@@ -19,6 +19,13 @@
  *     mtg_fed_submit(fed, e, task, a.round, &upd, &err);
  *     mtg_fed_tick(fed, now);                       // closes it, bumps versions
  *
+ * Memory budget: with opts.memory_budget > 0 the globals of cold tasks
+ * (least recently used, not in the open sync round) are spilled to
+ * opts.spill_dir (proto/spill.h) and freed once the resident model bytes
+ * exceed the budget, and reloaded on demand. Every access to a task's
+ * arrays goes through mtg_fed_task_resident(); a task in the open round is
+ * never spilled, so the budget is soft while a round needs more tasks.
+ *
  * Not thread-safe: the server holds one lock around every call.
  */
 #ifndef MTG_PROTO_FED_H
@@ -43,6 +50,18 @@ struct mtg_fed_opts {
     int edge_expiry_ms;     /* no heartbeat for this long -> edge is dead */
     float max_delta_norm;   /* reject deltas whose L2 norm exceeds this (poisoning guard); 0 = off */
     uint64_t max_steps;     /* a task at this many steps leaves the plan; 0 = no budget */
+    size_t memory_budget;   /* resident bytes of task globals before cold tasks spill; 0 = unlimited */
+    const char *spill_dir;  /* where spilled tasks go; copied; required when memory_budget > 0 */
+};
+
+/* Residency of the tasks' globals under the memory budget (mtg_fed_memory). */
+struct mtg_fed_mem {
+    int resident;          /* tasks whose G and D are in RAM */
+    int spilled;           /* tasks whose G and D live only in their spill file */
+    size_t resident_bytes; /* bytes of resident G and D */
+    uint64_t spills;       /* spill files written */
+    uint64_t reloads;      /* spill files read back */
+    uint64_t failures;     /* spill writes or reloads that failed */
 };
 
 struct mtg_fed_item {
@@ -103,9 +122,23 @@ int mtg_fed_add_task_from(struct mtg_fed *fed, const char *id, int from, struct 
 int mtg_fed_find_task(const struct mtg_fed *fed, const char *id);
 int mtg_fed_n_tasks(const struct mtg_fed *fed);
 void mtg_fed_task_info(const struct mtg_fed *fed, int task, struct mtg_fed_task_info *out);
-/* Global parameters of a task (owned by fed; valid until the next mutating call). */
+/*
+ * The one gate to a task's arrays: reloads them from the spill file when the
+ * task was spilled, marks it most recently used, and may spill other cold
+ * tasks to stay within the budget (so pointers to *other* tasks' globals
+ * taken earlier become invalid). MTG_OK, or MTG_EUNAVAIL naming the task and
+ * the spill file when it cannot be reloaded (missing, CRC, wrong shape); the
+ * task then stays spilled and leaves the plan.
+ */
+int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err);
+/*
+ * Global parameters of a task (owned by fed; valid until the next mutating
+ * call). NULL when the task is spilled: call mtg_fed_task_resident() first.
+ * *n is always set.
+ */
 float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n);
 float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n);
+void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out);
 void mtg_fed_set_task_state(struct mtg_fed *fed, int task, uint64_t version, uint64_t rounds, uint64_t steps);
 void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double quality_gap);
 
@@ -147,7 +180,7 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms);
 
 uint64_t mtg_fed_round(const struct mtg_fed *fed);
 int mtg_fed_round_open(const struct mtg_fed *fed);
-/* Bytes held by globals and aggregation buffers right now. */
+/* Bytes held by resident globals and aggregation buffers right now. */
 size_t mtg_fed_bytes(const struct mtg_fed *fed);
 uint64_t mtg_fed_updates_accepted(const struct mtg_fed *fed);
 uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed);

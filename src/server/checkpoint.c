@@ -69,7 +69,7 @@ static int add_vec(struct mtg_blob *b, const char *task, const char *what, const
 }
 
 /* Builds the blob and the state document under the lock; file I/O happens after. */
-static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state)
+static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct mtg_err *err)
 {
     int rc = MTG_OK;
     cJSON *tasks = cJSON_AddArrayToObject(state, "tasks");
@@ -92,7 +92,18 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state)
                 rc = add_vec(b, id, "g.adam_v", mtg_adam_v(o), n);
             cJSON_AddNumberToObject(tj, "adam_steps", (double)mtg_adam_steps(o));
         } else {
+            /*
+             * A spilled task is reloaded (one at a time: each reload may spill
+             * another cold task, and add_vec copies before that can happen).
+             * A task that cannot be reloaded fails the checkpoint rather than
+             * silently writing one without it.
+             */
             size_t ng, nd;
+            rc = mtg_fed_task_resident(s->fed, t, err);
+            if (rc != MTG_OK) {
+                cJSON_AddItemToArray(tasks, tj);
+                break;
+            }
             float *g = mtg_fed_task_g(s->fed, t, &ng), *d = mtg_fed_task_d(s->fed, t, &nd);
             struct mtg_fed_task_info fi;
             mtg_fed_task_info(s->fed, t, &fi);
@@ -120,7 +131,7 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
     }
     pthread_mutex_lock(&s->mu);
     uint64_t gen = ++s->ckpt_gen;
-    int rc = snapshot(s, b, state);
+    int rc = snapshot(s, b, state, err);
     cJSON_AddNumberToObject(state, "format", CKPT_FORMAT);
     cJSON_AddStringToObject(state, "protocol", s->sgda ? "sgda" : "mtgan");
     cJSON_AddNumberToObject(state, "gen", (double)gen);
@@ -270,6 +281,9 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
             mtg_sgda_set_task_steps(s->sgda_state, t, steps > 0 ? (uint64_t)steps : 0);
         } else {
             size_t ng, nd;
+            rc = mtg_fed_task_resident(s->fed, t, err); /* just added: resident unless a budget bug */
+            if (rc != MTG_OK)
+                break;
             float *g = mtg_fed_task_g(s->fed, t, &ng), *d = mtg_fed_task_d(s->fed, t, &nd);
             rc = copy_vec(b, id->valuestring, "g", g, ng, err);
             if (rc == MTG_OK)

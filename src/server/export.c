@@ -193,7 +193,9 @@ static int snapshot(struct mtg_srv *s, struct snap **out, int *n_out, struct mtg
         o->version = srv_task_version(s, t);
         o->steps = srv_task_steps(s, t);
         o->q = s->q[t];
-        const float *g = srv_task_g(s, t, &o->ng);
+        if ((rc = srv_task_resident(s, t, err)) != MTG_OK)
+            break;
+        const float *g = srv_task_g(s, t, &o->ng, err);
         const float *d = s->sgda ? NULL : mtg_fed_task_d(s->fed, t, &o->nd);
         o->g = malloc(o->ng * sizeof(float));
         o->d = d ? malloc(o->nd * sizeof(float)) : NULL;
@@ -501,6 +503,9 @@ int mtg_srv_import(struct mtg_srv *s, const struct mtg_sedna_kb *kb, unsigned fl
             if (rc != MTG_OK)
                 break;
         }
+        /* A spilled task is reloaded first: its arrays are what the import overwrites. */
+        if ((rc = srv_task_resident(s, t, err)) != MTG_OK)
+            break;
         copy_task(s, t, &ls[i], flags);
         count++;
     }

@@ -45,7 +45,12 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
         return MTG_ENOMEM;
     }
     size_t np;
-    const float *p = srv_task_g(s, t, &np);
+    const float *p = srv_task_g(s, t, &np, NULL);
+    if (!p) {
+        mtg_gan_free(g);
+        free(x);
+        return MTG_EUNAVAIL;
+    }
     memcpy(mtg_mlp_params(mtg_gan_generator(g)), p, np * sizeof(float));
     mtg_gan_sample(g, x, MEAN_SAMPLES, 99);
     for (int j = 0; j < s->data_dim; j++) {

@@ -87,6 +87,9 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
          mtg_process_mem_bytes(0, "VmHWM"));
     emit(&b, "# HELP mtgan_model_bytes Bytes of models, optimiser state and in-flight buffers.\n"
              "# TYPE mtgan_model_bytes gauge\nmtgan_model_bytes %zu\n", st.model_bytes);
+    emit(&b, "# HELP mtgan_tasks_memory Tasks whose globals are in RAM or spilled to disk (memory budget).\n"
+             "# TYPE mtgan_tasks_memory gauge\nmtgan_tasks_memory{state=\"resident\"} %d\n"
+             "mtgan_tasks_memory{state=\"spilled\"} %d\n", st.tasks_resident, st.tasks_spilled);
     emit(&b, "# HELP mtgan_done 1 when every task reached its target or budget.\n# TYPE mtgan_done gauge\n"
              "mtgan_done %d\n", st.done);
     emit(&b, "# HELP mtgan_task_version Global model version per task.\n# TYPE mtgan_task_version gauge\n");

@@ -301,8 +301,9 @@ static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
          */
         size_t n;
         uint32_t dim;
-        if (want_g) {
-            const float *g = srv_task_g(s, t, &n);
+        rc = srv_task_resident(s, t, &err); /* a spilled task comes back, or 503 naming its spill file */
+        if (want_g && rc == MTG_OK) {
+            const float *g = srv_task_g(s, t, &n, &err);
             dim = (uint32_t)n;
             rc = mtg_blob_add_ref(b, "g", 1, &dim, g, dtype, &err);
         }
@@ -338,18 +339,21 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     struct mtg_gan_cfg gc;
+    struct mtg_err gerr = {0};
     size_t np = 0;
     float *params = NULL;
     if (t >= 0) {
         gc = *srv_task_cfg(s, t);
-        const float *g = srv_task_g(s, t, &np);
-        params = malloc(np * sizeof(float));
+        const float *g = srv_task_g(s, t, &np, &gerr);
+        params = g ? malloc(np * sizeof(float)) : NULL;
         if (params)
             memcpy(params, g, np * sizeof(float));
     }
     pthread_mutex_unlock(&s->mu);
     if (t < 0)
         return mtg_http_resp_error(resp, 404, "not_found", "unknown task \"%s\"", id);
+    if (gerr.code != MTG_OK)
+        return mtg_http_resp_err(resp, &gerr);
     if (!params)
         return MTG_ENOMEM;
     /* A private generator: sampling must not disturb sgda's in-flight activations. */

@@ -75,13 +75,21 @@ const struct mtg_gan_cfg *srv_task_cfg(const struct mtg_srv *s, int t)
     return v.cfg;
 }
 
-const float *srv_task_g(struct mtg_srv *s, int t, size_t *n)
+int srv_task_resident(struct mtg_srv *s, int t, struct mtg_err *err)
+{
+    return s->sgda ? MTG_OK : mtg_fed_task_resident(s->fed, t, err);
+}
+
+const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err)
 {
     if (s->sgda) {
         struct mtg_mlp *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
         *n = mtg_mlp_param_count(g);
         return mtg_mlp_params(g);
     }
+    *n = 0;
+    if (mtg_fed_task_resident(s->fed, t, err) != MTG_OK)
+        return NULL;
     return mtg_fed_task_g(s->fed, t, n);
 }
 
@@ -182,6 +190,9 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         s->sgda_state = mtg_sgda_new(&o, err);
         return s->sgda_state ? MTG_OK : err->code;
     }
+    /* Config validation guarantees state_dir is set whenever the budget is. */
+    char spill_dir[MTG_CFG_PATH_MAX + 16];
+    snprintf(spill_dir, sizeof spill_dir, "%s/spill", c->state_dir);
     struct mtg_fed_opts o = {
         .round_deadline_ms = c->scheduler.server.round_deadline_ms,
         .async = c->aggregation.mode == MTG_CFG_AGG_ASYNC || c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC,
@@ -190,6 +201,8 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         .edge_expiry_ms = c->limits.edge_expiry_ms,
         .max_delta_norm = 1e4f,
         .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
+        .memory_budget = (size_t)c->scheduler.server.memory_budget_mb << 20,
+        .spill_dir = spill_dir,
     };
     mtg_fed_free(s->fed);
     s->fed = mtg_fed_new(&o, s->sched, err);
@@ -320,7 +333,13 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         int skip = s->deleted[t] || label < 0 || version == s->q[t].version || !s->quality;
         struct mtg_gan_cfg gc = *srv_task_cfg(s, t);
         size_t np = 0;
-        const float *g = skip ? NULL : srv_task_g(s, t, &np);
+        struct mtg_err gerr = {0};
+        const float *g = skip ? NULL : srv_task_g(s, t, &np, &gerr);
+        if (!skip && !g) {
+            /* Logged once per version: retried only when the task trains again. */
+            mtg_log(MTG_LOG_WARN, "server", "cannot evaluate task %s: %s", srv_task_id(s, t), gerr.msg);
+            s->q[t].version = version;
+        }
         float *copy = g ? malloc(np * sizeof(float)) : NULL;
         if (copy)
             memcpy(copy, g, np * sizeof(float));
@@ -433,6 +452,13 @@ void mtg_srv_status(struct mtg_srv *s, struct mtg_srv_status *st, struct mtg_srv
     st->updates_rejected = s->sgda ? mtg_sgda_feedback_rejected(s->sgda_state) : mtg_fed_updates_rejected(s->fed);
     st->updates_duplicate = s->updates_duplicate;
     st->model_bytes = s->sgda ? mtg_sgda_bytes(s->sgda_state) : mtg_fed_bytes(s->fed);
+    st->tasks_resident = st->n_tasks;
+    if (!s->sgda) {
+        struct mtg_fed_mem fm;
+        mtg_fed_memory(s->fed, &fm);
+        st->tasks_resident = fm.resident;
+        st->tasks_spilled = fm.spilled;
+    }
     for (int t = 0; tasks && t < st->n_tasks && t < max; t++) {
         struct mtg_srv_task_status *o = &tasks[t];
         memset(o, 0, sizeof *o);

@@ -49,6 +49,8 @@ struct mtg_srv_status {
     uint64_t updates_rejected;
     uint64_t updates_duplicate;  /* retries of an update (or feedback) already folded in: answered, ignored */
     size_t model_bytes;    /* models, optimiser state, in-flight buffers held by the protocol */
+    int tasks_resident;    /* tasks whose globals are in RAM (all of them without a memory budget) */
+    int tasks_spilled;     /* tasks whose globals are in state_dir/spill (scheduler.server.memory_budget_mb) */
 };
 
 /*

@@ -87,8 +87,17 @@ const char *srv_task_id(const struct mtg_srv *s, int t);
 uint64_t srv_task_version(const struct mtg_srv *s, int t);
 uint64_t srv_task_steps(const struct mtg_srv *s, int t);
 const struct mtg_gan_cfg *srv_task_cfg(const struct mtg_srv *s, int t);
-/* Global generator parameters (flat) of task t; *n receives the count. */
-const float *srv_task_g(struct mtg_srv *s, int t, size_t *n);
+/*
+ * Makes task t's globals resident (mtgan under a memory budget reloads a
+ * spilled task; may spill other cold tasks, invalidating pointers to theirs).
+ * MTG_OK or MTG_EUNAVAIL with err naming the task and spill file.
+ */
+int srv_task_resident(struct mtg_srv *s, int t, struct mtg_err *err);
+/*
+ * Global generator parameters (flat) of task t, made resident first; *n
+ * receives the count. NULL with err set when a spilled task cannot be reloaded.
+ */
+const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err);
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
 int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);

@@ -425,17 +425,26 @@ Test(faults, edge_sigkill_mid_round)
     }
     wait_progress(r.srv.port, v2, 4, 20, "after the restart");
 
-    /* What edge-2 did after the restart, from the tap: its connections are the ones naming it. */
+    /* What edge-2 did after the restart, from the tap: its connections are the ones naming it (two with
+     * scheduler.edge.overlap: the uploader thread has its own, carrying pushes and prefetches). */
     struct tp_proxy_exchange *x = NULL;
     size_t n = tp_proxy_exchanges(r.proxy, &x);
-    uint64_t conn = UINT64_MAX;
-    for (size_t i = 0; i < n && conn == UINT64_MAX; i++)
-        if (x[i].conn >= first_conn && strncmp(x[i].path, "/v1/edges/edge-2/", 17) == 0)
-            conn = x[i].conn;
-    cr_assert_neq(conn, UINT64_MAX, "no request of the restarted edge-2 went through the proxy");
+    uint64_t conns[8];
+    int n_conns = 0;
+    for (size_t i = 0; i < n; i++) {
+        int known = 0;
+        for (int k = 0; k < n_conns; k++)
+            known |= conns[k] == x[i].conn;
+        if (!known && n_conns < 8 && x[i].conn >= first_conn && strncmp(x[i].path, "/v1/edges/edge-2/", 17) == 0)
+            conns[n_conns++] = x[i].conn;
+    }
+    cr_assert_gt(n_conns, 0, "no request of the restarted edge-2 went through the proxy");
     int registered = 0, pulled[N_TASKS] = {0}, pushed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (x[i].conn != conn)
+        int mine = 0;
+        for (int k = 0; k < n_conns; k++)
+            mine |= conns[k] == x[i].conn;
+        if (!mine)
             continue;
         if (strcmp(x[i].path, "/v1/edges") == 0 && x[i].status == 201)
             registered = 1;

@@ -59,7 +59,7 @@ Test(export, round_trip_into_a_fresh_server)
         int ta = srv_find_task(a, id), tb = srv_find_task(b, id);
         cr_assert(ta >= 0 && tb >= 0);
         size_t na, nb;
-        const float *pa = srv_task_g(a, ta, &na), *pb = srv_task_g(b, tb, &nb);
+        const float *pa = srv_task_g(a, ta, &na, NULL), *pb = srv_task_g(b, tb, &nb, NULL);
         cr_assert_eq(na, nb);
         cr_expect_eq(memcmp(pa, pb, na * sizeof *pa), 0, "%s: generator differs after import", id);
         const float *da = mtg_fed_task_d(a->fed, ta, &na), *db = mtg_fed_task_d(b->fed, tb, &nb);
