@@ -1,6 +1,6 @@
 #include "proto/fed.h"
+#include "proto/fed_internal.h"
 #include "proto/registry.h"
-#include "proto/spill.h"
 #include "core/log.h"
 #include "core/status.h"
 
@@ -8,75 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* After a failed spill write, leave the budget alone for this many clock ticks (~5 s of server loop). */
-#define SPILL_RETRY_TICKS 1000
-
-struct fed_task {
-    char id[MTG_FED_ID_MAX];
-    struct mtg_gan_cfg cfg;
-    float *g;
-    float *d;
-    size_t ng;
-    size_t nd;
-    uint64_t version;
-    uint64_t rounds;
-    uint64_t steps;
-    int active;
-    double gap;
-    float loss_d;
-    float loss_g;
-    /*
-     * Sync aggregation folds each delta straight into g/d, scaled by its share
-     * w_e / w_planned of the round: no second copy of the model exists, so the
-     * server holds exactly one O(model) buffer per task (DESIGN §5.2).
-     */
-    double w_planned;
-    double w_recv;
-    uint64_t pending_steps;
-    int in_round;
-    /* Memory budget: g/d are NULL while !resident; last_used orders spilling (least recent first). */
-    int resident;
-    int unloadable;         /* the last reload failed: keep it out of the plan until one succeeds */
-    uint64_t last_used;
-};
-
-struct fed_edge {
-    char id[MTG_FED_ID_MAX];
-    int n_tasks;
-    int task[MTG_SCHED_MAX_EDGE_TASKS];
-    int samples[MTG_SCHED_MAX_EDGE_TASKS];
-    int64_t last_seen;
-    int alive;
-    struct mtg_fed_assignment asg;
-    /* The assignment of the round that closed last: a retried upload of it is a duplicate, not an error. */
-    struct mtg_fed_assignment prev;
-};
-
-struct mtg_fed {
-    struct mtg_fed_opts opts;
-    struct mtg_sched *sched;
-    struct fed_task *tasks;
-    int n_tasks;
-    struct fed_edge *edges;
-    int n_edges;
-    uint64_t round;
-    uint64_t async_seq;
-    int open;
-    int64_t deadline;
-    uint64_t accepted;
-    uint64_t rejected;
-    struct mtg_plan *plan;              /* scratch, reused every round */
-    struct mtg_sched_edge *view_edges;  /* scratch [MTG_SCHED_MAX_EDGES] */
-    struct mtg_sched_task *view_tasks;  /* scratch [MTG_SCHED_MAX_TASKS] */
-    char *spill_dir;                    /* owned copy of opts.spill_dir, NULL without a budget */
-    size_t resident_bytes;
-    uint64_t clock;                     /* advanced by every access and tick: the LRU order */
-    uint64_t spill_retry_at;            /* clock before which a failed spill is not retried */
-    uint64_t spills;
-    uint64_t reloads;
-    uint64_t spill_failures;
-};
 
 struct mtg_fed *mtg_fed_new(const struct mtg_fed_opts *opts, struct mtg_sched *sched, struct mtg_err *err)
 {
@@ -143,96 +74,6 @@ void mtg_fed_free(struct mtg_fed *fed)
 
 void mtg_fed_set_sched(struct mtg_fed *fed, struct mtg_sched *sched) { fed->sched = sched; }
 
-static size_t task_bytes(const struct fed_task *t) { return (t->ng + t->nd) * sizeof(float); }
-
-static int spill_task(struct mtg_fed *fed, struct fed_task *t, struct mtg_err *err)
-{
-    int rc = mtg_spill_write(fed->spill_dir, t->id, t->g, t->ng, t->d, t->nd, err);
-    if (rc != MTG_OK)
-        return rc;
-    /* Only a durable file lets the arrays go: a failed write keeps the task in RAM, over budget. */
-    free(t->g);
-    free(t->d);
-    t->g = NULL;
-    t->d = NULL;
-    t->resident = 0;
-    fed->resident_bytes -= task_bytes(t);
-    fed->spills++;
-    return MTG_OK;
-}
-
-/*
- * Spills least recently used tasks until the resident bytes fit the budget.
- * Never a task of the open sync round (edges are folding deltas into its
- * globals) nor `keep` (the caller is about to use it); when only those are
- * left the budget is exceeded until the round closes.
- */
-static void enforce_budget(struct mtg_fed *fed, int keep)
-{
-    if (fed->opts.memory_budget == 0 || fed->clock < fed->spill_retry_at)
-        return;
-    while (fed->resident_bytes > fed->opts.memory_budget) {
-        int victim = -1;
-        for (int i = 0; i < fed->n_tasks; i++) {
-            const struct fed_task *t = &fed->tasks[i];
-            if (!t->resident || t->in_round || i == keep)
-                continue;
-            if (victim < 0 || t->last_used < fed->tasks[victim].last_used)
-                victim = i;
-        }
-        if (victim < 0)
-            return;
-        struct mtg_err e = {0};
-        if (spill_task(fed, &fed->tasks[victim], &e) != MTG_OK) {
-            fed->spill_failures++;
-            fed->spill_retry_at = fed->clock + SPILL_RETRY_TICKS;
-            mtg_log(MTG_LOG_WARN, "fed", "cannot spill task %s, keeping it in memory: %s", fed->tasks[victim].id,
-                    e.msg);
-            return;
-        }
-    }
-}
-
-int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err)
-{
-    if (task < 0 || task >= fed->n_tasks)
-        return mtg_err_set(err, MTG_ENOTFOUND, "unknown task %d", task);
-    struct fed_task *t = &fed->tasks[task];
-    t->last_used = ++fed->clock;
-    if (t->resident)
-        return MTG_OK;
-    struct mtg_err e = {0};
-    float *g, *d;
-    if (mtg_spill_read(fed->spill_dir, t->id, &g, t->ng, &d, t->nd, &e) != MTG_OK) {
-        fed->spill_failures++;
-        t->unloadable = 1;
-        return mtg_err_set(err, MTG_EUNAVAIL, "task \"%s\": cannot reload its spilled globals: %s", t->id, e.msg);
-    }
-    t->g = g;
-    t->d = d;
-    t->resident = 1;
-    t->unloadable = 0;
-    fed->resident_bytes += task_bytes(t);
-    fed->reloads++;
-    enforce_budget(fed, task);
-    return MTG_OK;
-}
-
-void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out)
-{
-    memset(out, 0, sizeof *out);
-    for (int i = 0; i < fed->n_tasks; i++) {
-        if (fed->tasks[i].resident)
-            out->resident++;
-        else
-            out->spilled++;
-    }
-    out->resident_bytes = fed->resident_bytes;
-    out->spills = fed->spills;
-    out->reloads = fed->reloads;
-    out->failures = fed->spill_failures;
-}
-
 static int new_task_slot(struct mtg_fed *fed, const char *id, struct mtg_err *err)
 {
     size_t len = id ? strlen(id) : 0;
@@ -260,10 +101,10 @@ static int commit_task(struct mtg_fed *fed, int idx, const char *id, const struc
     t->gap = 1.0;
     t->resident = 1;
     t->last_used = ++fed->clock;
-    fed->resident_bytes += task_bytes(t);
+    fed->resident_bytes += fed_task_bytes(t);
     fed->n_tasks++;
     /* Spill as tasks are created, so that startup with many tasks never holds them all at once. */
-    enforce_budget(fed, idx);
+    fed_enforce_budget(fed, idx);
     return idx;
 }
 
@@ -556,7 +397,7 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
     if (!fed->opts.async && !fed->open)
         open_round(fed, now_ms);
     /* Tasks that just left the round are the ones that may have to go. */
-    enforce_budget(fed, -1);
+    fed_enforce_budget(fed, -1);
     return closed;
 }
 

@@ -1,0 +1,82 @@
+/*
+ * fed_internal.h - the state behind struct mtg_fed, shared by fed.c (rounds,
+ * aggregation) and fed_memory.c (the server memory budget: spilling cold
+ * tasks' globals and reloading them). Not for use outside src/proto.
+ */
+#ifndef MTG_PROTO_FED_INTERNAL_H
+#define MTG_PROTO_FED_INTERNAL_H
+
+#include "proto/fed.h"
+
+struct fed_task {
+    char id[MTG_FED_ID_MAX];
+    struct mtg_gan_cfg cfg;
+    float *g;
+    float *d;
+    size_t ng;
+    size_t nd;
+    uint64_t version;
+    uint64_t rounds;
+    uint64_t steps;
+    int active;
+    double gap;
+    float loss_d;
+    float loss_g;
+    /*
+     * Sync aggregation folds each delta straight into g/d, scaled by its share
+     * w_e / w_planned of the round: no second copy of the model exists, so the
+     * server holds exactly one O(model) buffer per task (DESIGN §5.2).
+     */
+    double w_planned;
+    double w_recv;
+    uint64_t pending_steps;
+    int in_round;
+    /* Memory budget: g/d are NULL while !resident; last_used orders spilling (least recent first). */
+    int resident;
+    int unloadable;         /* the last reload failed: keep it out of the plan until one succeeds */
+    uint64_t last_used;
+};
+
+struct fed_edge {
+    char id[MTG_FED_ID_MAX];
+    int n_tasks;
+    int task[MTG_SCHED_MAX_EDGE_TASKS];
+    int samples[MTG_SCHED_MAX_EDGE_TASKS];
+    int64_t last_seen;
+    int alive;
+    struct mtg_fed_assignment asg;
+    /* The assignment of the round that closed last: a retried upload of it is a duplicate, not an error. */
+    struct mtg_fed_assignment prev;
+};
+
+struct mtg_fed {
+    struct mtg_fed_opts opts;
+    struct mtg_sched *sched;
+    struct fed_task *tasks;
+    int n_tasks;
+    struct fed_edge *edges;
+    int n_edges;
+    uint64_t round;
+    uint64_t async_seq;
+    int open;
+    int64_t deadline;
+    uint64_t accepted;
+    uint64_t rejected;
+    struct mtg_plan *plan;              /* scratch, reused every round */
+    struct mtg_sched_edge *view_edges;  /* scratch [MTG_SCHED_MAX_EDGES] */
+    struct mtg_sched_task *view_tasks;  /* scratch [MTG_SCHED_MAX_TASKS] */
+    char *spill_dir;                    /* owned copy of opts.spill_dir, NULL without a budget */
+    size_t resident_bytes;
+    uint64_t clock;                     /* advanced by every access and tick: the LRU order */
+    uint64_t spill_retry_at;            /* clock before which a failed spill is not retried */
+    uint64_t spills;
+    uint64_t reloads;
+    uint64_t spill_failures;
+};
+
+static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->nd) * sizeof(float); }
+
+/* Spills least recently used tasks, never `keep` (-1 = none), until the budget holds (fed_memory.c). */
+void fed_enforce_budget(struct mtg_fed *fed, int keep);
+
+#endif
