@@ -166,6 +166,17 @@ const char *mtg_client_resp_header(const struct mtg_client_resp *resp, const cha
     return NULL;
 }
 
+cJSON *mtg_client_get_json(struct mtg_client *c, const char *path, long *status, struct mtg_err *err)
+{
+    struct mtg_client_resp r;
+    int rc = mtg_client_request(c, "GET", path, NULL, 0, NULL, NULL, &r, err);
+    if (status)
+        *status = r.status;
+    cJSON *o = rc == MTG_OK ? cJSON_ParseWithLength((const char *)r.body, r.len) : NULL;
+    mtg_client_resp_deinit(&r);
+    return o;
+}
+
 void mtg_client_resp_deinit(struct mtg_client_resp *resp)
 {
     if (!resp)

@@ -124,6 +124,14 @@ int mtg_client_request(struct mtg_client *c, const char *method, const char *pat
                        const char *const *extra_headers, struct mtg_client_resp *out,
                        struct mtg_err *err);
 
+/*
+ * GET path and parse the body as JSON (any status: error bodies are JSON
+ * too). *status (may be NULL) gets the HTTP status, 0 without a response.
+ * Returns the document (caller cJSON_Deletes it), or NULL when no response
+ * arrived (err set) or the body is not JSON.
+ */
+struct cJSON *mtg_client_get_json(struct mtg_client *c, const char *path, long *status, struct mtg_err *err);
+
 /* Value of a captured "X-*" response header (case-insensitive name), or NULL. */
 const char *mtg_client_resp_header(const struct mtg_client_resp *resp, const char *name);
 

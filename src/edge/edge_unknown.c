@@ -24,16 +24,6 @@ _Static_assert((int)MTG_CFG_DETECT_D == (int)MTG_NOVELTY_D && (int)MTG_CFG_DETEC
 
 #define MAX_KNOWN 256
 
-static cJSON *get_json(struct mtg_edge *e, const char *path, long *status, struct mtg_err *err)
-{
-    struct mtg_client_resp r;
-    int rc = mtg_client_request(e->client, "GET", path, NULL, 0, NULL, NULL, &r, err);
-    *status = r.status;
-    cJSON *o = rc == MTG_OK ? cJSON_ParseWithLength((const char *)r.body, r.len) : NULL;
-    mtg_client_resp_deinit(&r);
-    return o;
-}
-
 /* Task id's global G and D in a fresh GAN built from the registration reply's networks, or NULL. */
 static struct mtg_gan *known_gan(struct mtg_edge *e, const struct mtg_cfg *nets, const char *id, struct mtg_err *err)
 {
@@ -75,7 +65,7 @@ static int score_task(struct mtg_edge *e, const struct mtg_cfg *nets, const stru
         char path[160];
         long status;
         snprintf(path, sizeof path, "/v1/tasks/%s/profile", id);
-        cJSON *p = get_json(e, path, &status, err);
+        cJSON *p = mtg_client_get_json(e->client, path, &status, err);
         cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "mean");
         int ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "radius")) && cJSON_IsArray(m) &&
                  cJSON_GetArraySize(m) == e->dim && e->dim <= 64;
@@ -141,7 +131,7 @@ int edge_scan_unlabelled(struct mtg_edge *e, struct mtg_err *err)
         return 0;
     e->scanned = 1;
     long status;
-    cJSON *list = get_json(e, "/v1/tasks", &status, err);
+    cJSON *list = mtg_client_get_json(e->client, "/v1/tasks", &status, err);
     cJSON *tasks = cJSON_GetObjectItemCaseSensitive(list, "tasks");
     int n = e->n_unlabelled, n_known = 0, rc = MTG_OK;
     const char *ids[MAX_KNOWN];
@@ -220,7 +210,7 @@ int edge_adopt_candidate(struct mtg_edge *e, struct mtg_err *err)
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s", e->cand_task);
     long status = 0;
-    cJSON *o = get_json(e, path, &status, err);
+    cJSON *o = mtg_client_get_json(e->client, path, &status, err);
     cJSON_Delete(o);
     if (status != 200)
         return 0;

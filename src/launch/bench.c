@@ -46,17 +46,6 @@ static int make_dirs(const char *path, struct mtg_err *err)
     return MTG_OK;
 }
 
-static cJSON *get_status(struct mtg_client *c)
-{
-    struct mtg_client_resp r;
-    struct mtg_err err = {0};
-    cJSON *o = NULL;
-    if (mtg_client_request(c, "GET", "/v1/status", NULL, 0, NULL, NULL, &r, &err) == MTG_OK)
-        o = cJSON_ParseWithLength((const char *)r.body, r.len);
-    mtg_client_resp_deinit(&r);
-    return o;
-}
-
 static double num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -166,7 +155,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
     while (rc == MTG_OK) {
         sleep_ms(POLL_MS);
         double t = now_s() - t0;
-        cJSON *st = get_status(c);
+        cJSON *st = mtg_client_get_json(c, "/v1/status", NULL, NULL);
         if (!st) {
             rc = mtg_err_set(err, MTG_EIO, "bench %s: server stopped answering (see %s/server.log)", name, run_dir);
             break;

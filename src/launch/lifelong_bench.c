@@ -31,17 +31,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static cJSON *status(struct mtg_client *c)
-{
-    struct mtg_client_resp r;
-    struct mtg_err err = {0};
-    cJSON *o = NULL;
-    if (mtg_client_request(c, "GET", "/v1/status", NULL, 0, NULL, NULL, &r, &err) == MTG_OK)
-        o = cJSON_ParseWithLength((const char *)r.body, r.len);
-    mtg_client_resp_deinit(&r);
-    return o;
-}
-
 static double num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -92,7 +81,7 @@ static int run_arm(const struct mtg_cfg *base, const char *dir, int scratch, str
     int phase = 1;
     for (int polls = 0; rc == MTG_OK; polls++) {
         sleep_ms(POLL_MS);
-        cJSON *st = status(c);
+        cJSON *st = mtg_client_get_json(c, "/v1/status", NULL, NULL);
         if (!st) {
             rc = mtg_err_set(err, MTG_EIO, "bench lifelong: server stopped answering (see %s)", dir);
             break;

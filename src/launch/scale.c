@@ -54,16 +54,13 @@ static int zero_blob(const char *n1, size_t len1, const char *n2, size_t len2, u
 
 static double status_round(struct mtg_client *c, size_t *model_bytes)
 {
-    struct mtg_client_resp r;
-    struct mtg_err err = {0};
     double round = -1;
-    if (mtg_client_request(c, "GET", "/v1/status", NULL, 0, NULL, NULL, &r, &err) == MTG_OK) {
-        cJSON *o = cJSON_ParseWithLength((const char *)r.body, r.len);
+    cJSON *o = mtg_client_get_json(c, "/v1/status", NULL, NULL);
+    if (o) {
         round = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "round"));
         *model_bytes = (size_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "model_bytes"));
         cJSON_Delete(o);
     }
-    mtg_client_resp_deinit(&r);
     return round;
 }
 
