@@ -35,10 +35,11 @@ struct mtg_fed *mtg_fed_new(const struct mtg_fed_opts *opts, struct mtg_sched *s
     }
     fed->tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *fed->tasks);
     fed->edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->edges);
+    fed->work = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->work);
     fed->plan = calloc(1, sizeof *fed->plan);
     fed->view_edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *fed->view_edges);
     fed->view_tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *fed->view_tasks);
-    if (!fed->tasks || !fed->edges || !fed->plan || !fed->view_edges || !fed->view_tasks)
+    if (!fed->tasks || !fed->edges || !fed->work || !fed->plan || !fed->view_edges || !fed->view_tasks)
         goto oom;
     return fed;
 oom:
@@ -65,6 +66,7 @@ void mtg_fed_free(struct mtg_fed *fed)
     }
     free(fed->tasks);
     free(fed->edges);
+    free(fed->work);
     free(fed->plan);
     free(fed->view_edges);
     free(fed->view_tasks);
@@ -223,10 +225,7 @@ void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double 
 
 int mtg_fed_find_edge(const struct mtg_fed *fed, const char *id)
 {
-    for (int i = 0; i < fed->n_edges; i++)
-        if (strcmp(fed->edges[i].id, id) == 0)
-            return i;
-    return -1;
+    return mtg_proto_edges_find(fed->edges, fed->n_edges, id);
 }
 
 static int find_task(const void *fed, const char *id) { return mtg_fed_find_task(fed, id); }
@@ -234,56 +233,29 @@ static int find_task(const void *fed, const char *id) { return mtg_fed_find_task
 int mtg_fed_register_edge(struct mtg_fed *fed, const char *id, int n, const char *const *task_ids,
                           const int *samples, int64_t now_ms, struct mtg_err *err)
 {
-    int idx[MTG_SCHED_MAX_EDGE_TASKS];
-    int rc = mtg_proto_resolve_tasks(id, n, task_ids, samples, find_task, fed, idx, err);
-    if (rc != MTG_OK)
-        return rc;
-    int e = mtg_fed_find_edge(fed, id);
-    if (e < 0) {
-        if (fed->n_edges >= MTG_SCHED_MAX_EDGES)
-            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached", MTG_SCHED_MAX_EDGES);
-        e = fed->n_edges++;
-        memset(&fed->edges[e], 0, sizeof fed->edges[e]);
-        snprintf(fed->edges[e].id, sizeof fed->edges[e].id, "%s", id);
-    }
-    struct fed_edge *ed = &fed->edges[e];
+    int e = mtg_proto_edges_register(fed->edges, &fed->n_edges, id, n, task_ids, samples, find_task, fed, now_ms,
+                                     err);
     /* A re-registering edge (restart) loses its old assignment; the round will not wait for it. */
-    memset(&ed->asg, 0, sizeof ed->asg);
-    ed->n_tasks = n;
-    for (int k = 0; k < n; k++) {
-        ed->task[k] = idx[k];
-        ed->samples[k] = samples[k];
-    }
-    ed->alive = 1;
-    ed->last_seen = now_ms;
+    if (e >= 0)
+        memset(&fed->work[e].asg, 0, sizeof fed->work[e].asg);
     return e;
 }
 
 int mtg_fed_n_edges(const struct mtg_fed *fed) { return fed->n_edges; }
 
-int mtg_fed_n_alive(const struct mtg_fed *fed)
-{
-    int n = 0;
-    for (int i = 0; i < fed->n_edges; i++)
-        n += fed->edges[i].alive;
-    return n;
-}
+int mtg_fed_n_alive(const struct mtg_fed *fed) { return mtg_proto_edges_alive(fed->edges, fed->n_edges); }
 
 const char *mtg_fed_edge_id(const struct mtg_fed *fed, int edge) { return fed->edges[edge].id; }
 
 int mtg_fed_heartbeat(struct mtg_fed *fed, int edge, int64_t now_ms)
 {
-    if (edge < 0 || edge >= fed->n_edges)
-        return MTG_ENOTFOUND;
-    fed->edges[edge].last_seen = now_ms;
-    fed->edges[edge].alive = 1;
-    return MTG_OK;
+    return mtg_proto_edges_seen(fed->edges, fed->n_edges, edge, now_ms);
 }
 
 static void build_view(struct mtg_fed *fed, struct mtg_cluster_view *v)
 {
     for (int e = 0; e < fed->n_edges; e++) {
-        const struct fed_edge *ed = &fed->edges[e];
+        const struct mtg_proto_edge *ed = &fed->edges[e];
         struct mtg_sched_edge *ve = &fed->view_edges[e];
         ve->alive = ed->alive;
         ve->n_tasks = ed->n_tasks;
@@ -305,7 +277,7 @@ static void build_view(struct mtg_fed *fed, struct mtg_cluster_view *v)
 static void fill_assignment(struct mtg_fed *fed, int e, const struct mtg_plan_edge *pe, uint64_t round,
                             int64_t deadline)
 {
-    struct mtg_fed_assignment *a = &fed->edges[e].asg;
+    struct mtg_fed_assignment *a = &fed->work[e].asg;
     memset(a, 0, sizeof *a);
     a->round = round;
     a->deadline_ms = deadline;
@@ -318,8 +290,6 @@ static void fill_assignment(struct mtg_fed *fed, int e, const struct mtg_plan_ed
     }
     a->n_items = pe->n_items < MTG_SCHED_MAX_EDGE_TASKS ? pe->n_items : MTG_SCHED_MAX_EDGE_TASKS;
 }
-
-static int edge_samples(const struct fed_edge *ed, int task);
 
 /* Sync only: record each task's planned total weight, the denominator of every share. */
 static int open_round(struct mtg_fed *fed, int64_t now_ms)
@@ -337,11 +307,11 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
     fed->deadline = now_ms + fed->plan->deadline_ms;
     for (int e = 0; e < fed->n_edges; e++) {
         fill_assignment(fed, e, &fed->plan->edge[e], fed->round, fed->deadline);
-        for (int k = 0; k < fed->edges[e].asg.n_items; k++) {
-            const struct mtg_fed_item *it = &fed->edges[e].asg.item[k];
+        for (int k = 0; k < fed->work[e].asg.n_items; k++) {
+            const struct mtg_fed_item *it = &fed->work[e].asg.item[k];
             struct fed_task *t = &fed->tasks[it->task];
             t->in_round = 1;
-            t->w_planned += (double)edge_samples(&fed->edges[e], it->task) * (double)it->steps;
+            t->w_planned += (double)mtg_proto_edge_samples(&fed->edges[e], it->task) * (double)it->steps;
         }
     }
     fed->open = 1;
@@ -364,8 +334,8 @@ static void close_round(struct mtg_fed *fed)
         retire_if_spent(fed, t);
     }
     for (int e = 0; e < fed->n_edges; e++) {
-        fed->edges[e].prev = fed->edges[e].asg;
-        fed->edges[e].asg.n_items = 0;
+        fed->work[e].prev = fed->work[e].asg;
+        fed->work[e].asg.n_items = 0;
     }
     fed->open = 0;
 }
@@ -373,11 +343,11 @@ static void close_round(struct mtg_fed *fed)
 static int round_complete(const struct mtg_fed *fed)
 {
     for (int e = 0; e < fed->n_edges; e++) {
-        const struct fed_edge *ed = &fed->edges[e];
-        if (!ed->alive || ed->asg.round != fed->round)
+        const struct fed_work *w = &fed->work[e];
+        if (!fed->edges[e].alive || w->asg.round != fed->round)
             continue;
-        for (int k = 0; k < ed->asg.n_items; k++)
-            if (!ed->asg.item[k].done)
+        for (int k = 0; k < w->asg.n_items; k++)
+            if (!w->asg.item[k].done)
                 return 0;
     }
     return 1;
@@ -386,9 +356,7 @@ static int round_complete(const struct mtg_fed *fed)
 int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
 {
     fed->clock++;
-    for (int e = 0; e < fed->n_edges; e++)
-        if (fed->edges[e].alive && now_ms - fed->edges[e].last_seen > fed->opts.edge_expiry_ms)
-            fed->edges[e].alive = 0;
+    mtg_proto_edges_expire(fed->edges, fed->n_edges, now_ms, fed->opts.edge_expiry_ms);
     int closed = 0;
     if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
         close_round(fed);
@@ -403,11 +371,9 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
 
 int mtg_fed_get_assignment(struct mtg_fed *fed, int edge, int64_t now_ms, struct mtg_fed_assignment *out)
 {
-    if (edge < 0 || edge >= fed->n_edges)
+    if (mtg_proto_edges_seen(fed->edges, fed->n_edges, edge, now_ms) != MTG_OK)
         return MTG_ENOTFOUND;
-    struct fed_edge *ed = &fed->edges[edge];
-    ed->last_seen = now_ms;
-    ed->alive = 1;
+    struct fed_work *ed = &fed->work[edge];
     if (fed->opts.async) {
         /* Each request plans afresh for this edge: it asks only when its last work is done. */
         struct mtg_cluster_view v;
@@ -452,14 +418,6 @@ static int check_update(const struct mtg_fed *fed, const struct fed_task *t, con
     return MTG_OK;
 }
 
-static int edge_samples(const struct fed_edge *ed, int task)
-{
-    for (int k = 0; k < ed->n_tasks; k++)
-        if (ed->task[k] == task)
-            return ed->samples[k];
-    return 0;
-}
-
 int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, const struct mtg_fed_update *u,
                    int64_t now_ms, struct mtg_err *err)
 {
@@ -467,9 +425,9 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         fed->rejected++;
         return mtg_err_set(err, MTG_ENOTFOUND, "unknown edge or task");
     }
-    struct fed_edge *ed = &fed->edges[edge];
+    struct fed_work *ed = &fed->work[edge];
     struct fed_task *t = &fed->tasks[task];
-    ed->last_seen = now_ms;
+    fed->edges[edge].last_seen = now_ms;
     for (int k = 0; round != ed->asg.round && round == ed->prev.round && k < ed->prev.n_items; k++)
         if (ed->prev.item[k].task == task && ed->prev.item[k].done)
             return MTG_FED_DUPLICATE;
@@ -480,7 +438,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
     if (ed->asg.round != round || !item) {
         fed->rejected++;
         return mtg_err_set(err, MTG_ECONFLICT, "edge \"%s\": no open assignment for task \"%s\" in round %llu",
-                           ed->id, t->id, (unsigned long long)round);
+                           fed->edges[edge].id, t->id, (unsigned long long)round);
     }
     if (item->done)
         return MTG_FED_DUPLICATE;
@@ -492,7 +450,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         return rc;
     }
     /* Weight by what the server planned, not what the edge claims: an edge cannot buy influence. */
-    double w = (double)edge_samples(ed, task) * (double)item->steps;
+    double w = (double)mtg_proto_edge_samples(&fed->edges[edge], task) * (double)item->steps;
     if (fed->opts.async) {
         uint64_t staleness = t->version - item->g_version;
         if (staleness > (uint64_t)fed->opts.staleness_bound) {
@@ -504,7 +462,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         double wall = 0;
         for (int e = 0; e < fed->n_edges; e++)
             if (fed->edges[e].alive)
-                wall += (double)edge_samples(&fed->edges[e], task) * item->steps;
+                wall += (double)mtg_proto_edge_samples(&fed->edges[e], task) * item->steps;
         float a = (float)(fed->opts.server_lr * (wall > 0 ? w / wall : 1.0) / (1.0 + (double)staleness));
         for (size_t j = 0; j < t->ng; j++)
             t->g[j] += a * u->dg[j];

@@ -7,6 +7,7 @@
 #define MTG_PROTO_FED_INTERNAL_H
 
 #include "proto/fed.h"
+#include "proto/registry.h"
 
 struct fed_task {
     char id[MTG_FED_ID_MAX];
@@ -37,13 +38,8 @@ struct fed_task {
     uint64_t last_used;
 };
 
-struct fed_edge {
-    char id[MTG_FED_ID_MAX];
-    int n_tasks;
-    int task[MTG_SCHED_MAX_EDGE_TASKS];
-    int samples[MTG_SCHED_MAX_EDGE_TASKS];
-    int64_t last_seen;
-    int alive;
+/* An edge's work, beside its entry in the shared edge table (fed->edges, same index). */
+struct fed_work {
     struct mtg_fed_assignment asg;
     /* The assignment of the round that closed last: a retried upload of it is a duplicate, not an error. */
     struct mtg_fed_assignment prev;
@@ -54,7 +50,8 @@ struct mtg_fed {
     struct mtg_sched *sched;
     struct fed_task *tasks;
     int n_tasks;
-    struct fed_edge *edges;
+    struct mtg_proto_edge *edges;       /* [MTG_SCHED_MAX_EDGES], n_edges in use */
+    struct fed_work *work;              /* [MTG_SCHED_MAX_EDGES], parallel to edges */
     int n_edges;
     uint64_t round;
     uint64_t async_seq;

@@ -2,6 +2,7 @@
 #include "core/status.h"
 #include "sched/sched.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int mtg_proto_resolve_tasks(const char *id, int n, const char *const *task_ids, const int *samples,
@@ -26,4 +27,72 @@ int mtg_proto_resolve_tasks(const char *id, int n, const char *const *task_ids, 
                 return mtg_err_set(err, MTG_EINVAL, "edge \"%s\": task \"%s\" listed twice", id, task_ids[k]);
     }
     return MTG_OK;
+}
+
+int mtg_proto_edges_find(const struct mtg_proto_edge *edges, int n, const char *id)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(edges[i].id, id) == 0)
+            return i;
+    return -1;
+}
+
+int mtg_proto_edges_register(struct mtg_proto_edge *edges, int *n, const char *id, int n_tasks,
+                             const char *const *task_ids, const int *samples,
+                             int (*find)(const void *ctx, const char *task_id), const void *ctx, int64_t now_ms,
+                             struct mtg_err *err)
+{
+    int idx[MTG_SCHED_MAX_EDGE_TASKS];
+    int rc = mtg_proto_resolve_tasks(id, n_tasks, task_ids, samples, find, ctx, idx, err);
+    if (rc != MTG_OK)
+        return rc;
+    int e = mtg_proto_edges_find(edges, *n, id);
+    if (e < 0) {
+        if (*n >= MTG_SCHED_MAX_EDGES)
+            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached", MTG_SCHED_MAX_EDGES);
+        e = (*n)++;
+        memset(&edges[e], 0, sizeof edges[e]);
+        snprintf(edges[e].id, sizeof edges[e].id, "%s", id);
+    }
+    struct mtg_proto_edge *ed = &edges[e];
+    ed->n_tasks = n_tasks;
+    for (int k = 0; k < n_tasks; k++) {
+        ed->task[k] = idx[k];
+        ed->samples[k] = samples[k];
+    }
+    ed->alive = 1;
+    ed->last_seen = now_ms;
+    return e;
+}
+
+int mtg_proto_edges_seen(struct mtg_proto_edge *edges, int n, int edge, int64_t now_ms)
+{
+    if (edge < 0 || edge >= n)
+        return MTG_ENOTFOUND;
+    edges[edge].last_seen = now_ms;
+    edges[edge].alive = 1;
+    return MTG_OK;
+}
+
+void mtg_proto_edges_expire(struct mtg_proto_edge *edges, int n, int64_t now_ms, int64_t expiry_ms)
+{
+    for (int e = 0; e < n; e++)
+        if (edges[e].alive && now_ms - edges[e].last_seen > expiry_ms)
+            edges[e].alive = 0;
+}
+
+int mtg_proto_edges_alive(const struct mtg_proto_edge *edges, int n)
+{
+    int alive = 0;
+    for (int i = 0; i < n; i++)
+        alive += edges[i].alive;
+    return alive;
+}
+
+int mtg_proto_edge_samples(const struct mtg_proto_edge *e, int task)
+{
+    for (int k = 0; k < e->n_tasks; k++)
+        if (e->task[k] == task)
+            return e->samples[k];
+    return 0;
 }

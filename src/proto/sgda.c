@@ -21,19 +21,11 @@ struct sgda_task {
     float loss_g;
 };
 
-struct sgda_edge {
-    char id[SGDA_ID_MAX];
-    int n_tasks;
-    int task[MTG_SCHED_MAX_EDGE_TASKS];
-    int64_t last_seen;
-    int alive;
-};
-
 struct mtg_sgda {
     struct mtg_sgda_opts opts;
     struct sgda_task *tasks;
     int n_tasks;
-    struct sgda_edge *edges;
+    struct mtg_proto_edge *edges; /* [MTG_SCHED_MAX_EDGES], n_edges in use */
     int n_edges;
     /* The one step in flight. */
     int running;
@@ -156,10 +148,7 @@ void mtg_sgda_set_task_steps(struct mtg_sgda *s, int task, uint64_t steps)
 
 int mtg_sgda_find_edge(const struct mtg_sgda *s, const char *id)
 {
-    for (int i = 0; i < s->n_edges; i++)
-        if (strcmp(s->edges[i].id, id) == 0)
-            return i;
-    return -1;
+    return mtg_proto_edges_find(s->edges, s->n_edges, id);
 }
 
 static int find_task(const void *s, const char *id) { return mtg_sgda_find_task(s, id); }
@@ -167,50 +156,15 @@ static int find_task(const void *s, const char *id) { return mtg_sgda_find_task(
 int mtg_sgda_register_edge(struct mtg_sgda *s, const char *id, int n, const char *const *task_ids,
                            const int *samples, int64_t now_ms, struct mtg_err *err)
 {
-    int idx[MTG_SCHED_MAX_EDGE_TASKS];
-    int rc = mtg_proto_resolve_tasks(id, n, task_ids, samples, find_task, s, idx, err);
-    if (rc != MTG_OK)
-        return rc;
-    int e = mtg_sgda_find_edge(s, id);
-    if (e < 0) {
-        if (s->n_edges >= MTG_SCHED_MAX_EDGES)
-            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached", MTG_SCHED_MAX_EDGES);
-        e = s->n_edges++;
-        memset(&s->edges[e], 0, sizeof s->edges[e]);
-        snprintf(s->edges[e].id, sizeof s->edges[e].id, "%s", id);
-    }
-    s->edges[e].n_tasks = n;
-    memcpy(s->edges[e].task, idx, (size_t)n * sizeof(int));
-    s->edges[e].alive = 1;
-    s->edges[e].last_seen = now_ms;
-    return e;
+    return mtg_proto_edges_register(s->edges, &s->n_edges, id, n, task_ids, samples, find_task, s, now_ms, err);
 }
 
 int mtg_sgda_n_edges(const struct mtg_sgda *s) { return s->n_edges; }
-
-int mtg_sgda_n_alive(const struct mtg_sgda *s)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_edges; i++)
-        n += s->edges[i].alive;
-    return n;
-}
+int mtg_sgda_n_alive(const struct mtg_sgda *s) { return mtg_proto_edges_alive(s->edges, s->n_edges); }
 
 int mtg_sgda_heartbeat(struct mtg_sgda *s, int edge, int64_t now_ms)
 {
-    if (edge < 0 || edge >= s->n_edges)
-        return MTG_ENOTFOUND;
-    s->edges[edge].last_seen = now_ms;
-    s->edges[edge].alive = 1;
-    return MTG_OK;
-}
-
-static int edge_has(const struct sgda_edge *e, int task)
-{
-    for (int k = 0; k < e->n_tasks; k++)
-        if (e->task[k] == task)
-            return 1;
-    return 0;
+    return mtg_proto_edges_seen(s->edges, s->n_edges, edge, now_ms);
 }
 
 /* Grows G's workspace to rows = batch x participants, keeping weights and Adam state. */
@@ -244,7 +198,7 @@ static void start_step(struct mtg_sgda *s, int64_t now_ms)
             continue;
         int n = 0;
         for (int e = 0; e < s->n_edges; e++)
-            if (s->edges[e].alive && edge_has(&s->edges[e], t))
+            if (s->edges[e].alive && mtg_proto_edge_samples(&s->edges[e], t) > 0)
                 s->part[n++] = e;
         if (n == 0)
             continue;
@@ -291,9 +245,7 @@ static void finish_step(struct mtg_sgda *s)
 
 int mtg_sgda_tick(struct mtg_sgda *s, int64_t now_ms)
 {
-    for (int e = 0; e < s->n_edges; e++)
-        if (s->edges[e].alive && now_ms - s->edges[e].last_seen > s->opts.edge_expiry_ms)
-            s->edges[e].alive = 0;
+    mtg_proto_edges_expire(s->edges, s->n_edges, now_ms, s->opts.edge_expiry_ms);
     int closed = 0;
     if (s->running && now_ms >= s->deadline) {
         finish_step(s);
@@ -314,10 +266,8 @@ static int slot_of(const struct mtg_sgda *s, int edge)
 
 int mtg_sgda_take_fakes(struct mtg_sgda *s, int edge, int64_t now_ms, struct mtg_sgda_fakes *out)
 {
-    if (edge < 0 || edge >= s->n_edges)
+    if (mtg_proto_edges_seen(s->edges, s->n_edges, edge, now_ms) != MTG_OK)
         return MTG_ENOTFOUND;
-    s->edges[edge].last_seen = now_ms;
-    s->edges[edge].alive = 1;
     int slot = s->running ? slot_of(s, edge) : -1;
     if (slot < 0 || s->got[slot])
         return MTG_EUNAVAIL;
