@@ -154,6 +154,17 @@ static void wait_progress(unsigned port, const double floor[N_TASKS], double by,
     }
 }
 
+/* Waits until n edges have registered with the server behind port (a restarted one starts with none). */
+static void wait_edges(unsigned port, int n, double timeout_s, const char *what)
+{
+    double t0 = tp_now_s();
+    while (tp_metric(port, "mtgan_edges_alive") < n) {
+        cr_assert(tp_now_s() - t0 < timeout_s, "%s: %g of %d edges registered within %.0f s", what,
+                  tp_metric(port, "mtgan_edges_alive"), n, timeout_s);
+        tp_sleep_ms(50);
+    }
+}
+
 static double rounds(unsigned port) { return tp_metric(port, "mtgan_rounds_total{protocol=\"mtgan\"}"); }
 static double accepted(unsigned port) { return tp_metric(port, "mtgan_updates_total{outcome=\"accepted\"}"); }
 static double duplicates(unsigned port) { return tp_metric(port, "mtgan_updates_total{outcome=\"duplicate\"}"); }
@@ -558,7 +569,9 @@ Test(faults, server_kill9_loop)
         start_edge(&r, i);
     double floor[N_TASKS] = {0, 0}, last_ck[N_TASKS] = {0, 0};
     for (int k = 0; k < SERVER_KILLS; k++) {
-        /* Training has resumed since the last restart; then a random point within the next 1.5 s. */
+        /* Both edges are back and training has resumed since the last restart; then a random point
+         * within the next 1.5 s. */
+        wait_edges(r.srv.port, 2, 30, "edges after a restart");
         wait_progress(r.srv.port, floor, 1, 30, "training after a restart");
         tp_sleep_ms(rand() % 1500);
         double before[N_TASKS], steps[N_TASKS];
