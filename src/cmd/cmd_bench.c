@@ -3,7 +3,7 @@
  * mtgan on the same networks, data partition, seeds and heterogeneity
  * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
  * `novelty` and `lifelong` measure issue 6: unknown-task detection rates, and
- * a new task's time to target warm-started versus from scratch.
+ * a new task warm-started versus from scratch (steps and time to target, FD vs steps).
  * Prints the ratios, writes bench/results/<date>.json and a
  * quality-versus-time plot next to it.
  */
@@ -328,7 +328,7 @@ int mtg_cmd_bench(int argc, char **argv)
             rc = err.code ? err.code : MTG_ENOMEM;
     }
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "lifelong")) {
-        printf("\nlifelong (a new task's time to target: warm-started vs from scratch)\n");
+        printf("\nlifelong (a new task warm-started vs from scratch: steps and seconds to target, FD vs steps)\n");
         cJSON *o = mtg_bench_lifelong(b.cfg, b.dir, &err);
         if (o)
             cJSON_AddItemToObject(b.out, "lifelong", o);

@@ -143,7 +143,8 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "recall target as a multiple of the centralised recall"},
     {STR("train.reference", train.reference), .env = "MTGAN_REFERENCE", .flag = "reference",
      .bins = BIN(SERVER) | BIN(DEMO) | BIN(BENCH), .meta = "FILE",
-     .help = "train-local --json summary whose fd_ref/recall_ref set the quality target; empty = fidelity only"},
+     .help = "train-local --json summary whose fd_ref/recall_ref set each task's quality target, by task id "
+             "(tasks added later too); empty = fidelity only"},
     {INT("train.eval_every", train.eval_every, 0, 1e9), .help = "steps between quality checks; 0 = end only"},
     OBJ("lifelong"),
     {ENUM("lifelong.unknown_tasks", lifelong.unknown_tasks, unknown_names), .env = "MTGAN_UNKNOWN_TASKS",

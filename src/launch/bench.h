@@ -76,9 +76,12 @@ struct cJSON *mtg_bench_core(int steps);
 struct cJSON *mtg_bench_novelty(const char *digits_path, uint64_t seed, struct mtg_err *err);
 
 /*
- * `bench lifelong`: a new task's time and steps to target, warm-started
- * versus from scratch (lifelong_bench.c); runs under run_dir. Caller owns
- * the JSON; NULL with err filled on failure.
+ * `bench lifelong`: a new task (digit 7) warm-started from the nearest known
+ * task versus from scratch, from the same known models, over several paired
+ * runs: steps and server-clock seconds to the full quality target, and FD
+ * versus steps (lifelong_bench.c). The known tasks are cfg's data.tasks
+ * without 7 (none: 0, 1, 9). Runs under run_dir. Caller owns the JSON; NULL
+ * with err filled on failure.
  */
 struct cJSON *mtg_bench_lifelong(const struct mtg_cfg *cfg, const char *run_dir, struct mtg_err *err);
 

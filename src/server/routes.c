@@ -84,6 +84,7 @@ cJSON *srv_task_json(struct mtg_srv *s, int t)
         cJSON_AddNumberToObject(qj, "precision", q->precision);
         cJSON_AddNumberToObject(qj, "recall", q->recall);
         cJSON_AddNumberToObject(qj, "version", (double)q->version);
+        cJSON_AddNumberToObject(qj, "steps", (double)q->steps);
     }
     if (q->reached_s >= 0)
         cJSON_AddNumberToObject(o, "reached_s", q->reached_s);

@@ -138,6 +138,7 @@ int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_er
         return t;
     memset(&s->q[t], 0, sizeof s->q[t]);
     s->q[t].reached_s = -1;
+    srv_task_reference(s, t);
     return t;
 }
 
@@ -290,7 +291,25 @@ static int reached_target(const struct mtg_srv *s, int t, const struct srv_quali
     return 1;
 }
 
-/* Reads fd_ref / recall_ref per task from a train-local --json summary. */
+void srv_task_reference(struct mtg_srv *s, int t)
+{
+    s->ref_fd[t] = 0;
+    s->ref_recall[t] = 0;
+    for (int i = 0; i < s->n_refs; i++) {
+        if (strcmp(s->refs[i].id, srv_task_id(s, t)) == 0) {
+            s->ref_fd[t] = s->refs[i].fd;
+            s->ref_recall[t] = s->refs[i].recall;
+            return;
+        }
+    }
+}
+
+/*
+ * Reads fd_ref / recall_ref per task from a train-local --json summary and
+ * keeps every row, not just the current tasks': a task that joins later
+ * (an edge declaring new data, PUT /v1/tasks) is judged by the same full
+ * target, not by fidelity alone.
+ */
 static int load_reference(struct mtg_srv *s, struct mtg_err *err)
 {
     const char *path = s->cfg->train.reference;
@@ -307,19 +326,32 @@ static int load_reference(struct mtg_srv *s, struct mtg_err *err)
         cJSON_Delete(o);
         return mtg_err_set(err, MTG_EFORMAT, "train.reference %s: not a train-local --json summary", path);
     }
-    int found = 0;
-    for (int t = 0; t < srv_n_tasks(s); t++) {
-        cJSON *tj = cJSON_GetObjectItemCaseSensitive(tasks, srv_task_id(s, t));
-        cJSON *fd = tj ? cJSON_GetObjectItemCaseSensitive(tj, "fd_ref") : NULL;
-        cJSON *rc = tj ? cJSON_GetObjectItemCaseSensitive(tj, "recall_ref") : NULL;
-        if (cJSON_IsNumber(fd) && fd->valuedouble > 0) {
-            s->ref_fd[t] = fd->valuedouble;
-            s->ref_recall[t] = cJSON_IsNumber(rc) ? rc->valuedouble : 0;
-            found++;
-        }
+    int rows = cJSON_GetArraySize(tasks);
+    free(s->refs);
+    s->n_refs = 0;
+    s->refs = rows > 0 ? calloc((size_t)rows, sizeof *s->refs) : NULL;
+    if (rows > 0 && !s->refs) {
+        cJSON_Delete(o);
+        return mtg_err_set(err, MTG_ENOMEM, "train.reference %s: out of memory", path);
+    }
+    for (cJSON *tj = tasks->child; tj; tj = tj->next) {
+        cJSON *fd = cJSON_GetObjectItemCaseSensitive(tj, "fd_ref");
+        cJSON *rc = cJSON_GetObjectItemCaseSensitive(tj, "recall_ref");
+        if (!tj->string || strlen(tj->string) >= sizeof s->refs[0].id || !cJSON_IsNumber(fd) || !(fd->valuedouble > 0))
+            continue;
+        struct srv_reference *r = &s->refs[s->n_refs++];
+        snprintf(r->id, sizeof r->id, "%s", tj->string);
+        r->fd = fd->valuedouble;
+        r->recall = cJSON_IsNumber(rc) && rc->valuedouble > 0 ? rc->valuedouble : 0;
     }
     cJSON_Delete(o);
-    mtg_log(MTG_LOG_INFO, "server", "quality reference %s: %d of %d tasks", path, found, srv_n_tasks(s));
+    int found = 0;
+    for (int t = 0; t < srv_n_tasks(s); t++) {
+        srv_task_reference(s, t);
+        found += s->ref_fd[t] > 0;
+    }
+    mtg_log(MTG_LOG_INFO, "server", "quality reference %s: %d of %d tasks (%d rows)", path, found, srv_n_tasks(s),
+            s->n_refs);
     return MTG_OK;
 }
 
@@ -329,7 +361,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
     for (int t = 0; t < n; t++) {
         pthread_mutex_lock(&s->mu);
         int label = srv_task_label(s, t);
-        uint64_t version = srv_task_version(s, t);
+        uint64_t version = srv_task_version(s, t), steps = srv_task_steps(s, t);
         int skip = s->deleted[t] || label < 0 || version == s->q[t].version || !s->quality;
         struct mtg_gan_cfg gc = *srv_task_cfg(s, t);
         size_t np = 0;
@@ -367,6 +399,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         struct srv_quality *q = &s->q[t];
         q->evaluated = 1;
         q->version = version;
+        q->steps = steps;
         q->fidelity = r.fidelity;
         q->fd = r.fd;
         q->precision = r.precision;
@@ -497,6 +530,7 @@ void mtg_srv_free(struct mtg_srv *s)
             mtg_log(MTG_LOG_ERROR, "server", "final checkpoint failed: %s", err.msg);
     }
     mtg_quality_free(s->quality);
+    free(s->refs);
     srv_ll_free(s->ll);
     mtg_fed_free(s->fed);
     mtg_sgda_free(s->sgda_state);

@@ -20,12 +20,20 @@
 struct mtg_quality;
 struct srv_lifelong;
 
+/* One task's row of the train.reference file (a train-local --json summary). */
+struct srv_reference {
+    char id[64];
+    double fd;
+    double recall;
+};
+
 #define SRV_MAX_TASKS MTG_SCHED_MAX_TASKS
 #define SRV_MAX_DIM 4096
 
 struct srv_quality {
     int evaluated;
     uint64_t version;   /* model version last evaluated */
+    uint64_t steps;     /* the task's global steps at that version */
     double fidelity;
     double fd;
     double precision;
@@ -41,6 +49,8 @@ struct mtg_srv {
     struct mtg_quality *quality;     /* NULL when evaluation is off */
     double ref_fd[SRV_MAX_TASKS];    /* centralised FD per task from train-local, 0 = unknown */
     double ref_recall[SRV_MAX_TASKS];
+    struct srv_reference *refs;      /* train.reference by task id, so tasks that join later get theirs */
+    int n_refs;
     int64_t start_ms;
     atomic_int stopping;
 
@@ -101,6 +111,8 @@ const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
 int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
+/* Sets task t's quality reference (ref_fd, ref_recall) from train.reference by its id; 0 when absent. */
+void srv_task_reference(struct mtg_srv *s, int t);
 /* lifelong.c: a task first seen at runtime, warm-started from the nearest known task when a data
  * mean is given (protocol mtgan), else from scratch. Returns its index or < 0. Call with mu held. */
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err);
