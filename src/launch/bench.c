@@ -141,12 +141,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
     if (rc == MTG_OK)
         rc = mtg_launch_new(cfg, run_dir, &l, err);
     if (rc == MTG_OK)
-        rc = mtg_launch_server(l, &port, err);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3};
-    if (rc == MTG_OK)
-        rc = mtg_client_new(&co, &c, err);
+        rc = mtg_launch_server_client(l, &port, &c, err);
     double t0 = now_s();
     if (rc == MTG_OK)
         rc = mtg_launch_edges(l, port, err);

@@ -3,6 +3,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "core/status.h"
+#include "edge/client.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -133,6 +134,18 @@ int mtg_launch_server(struct mtg_launch *l, unsigned *port, struct mtg_err *err)
         return mtg_err_set(err, MTG_EIO, "launch: server did not start (see %s/server.log)", l->run_dir);
     *port = p;
     return MTG_OK;
+}
+
+int mtg_launch_server_client(struct mtg_launch *l, unsigned *port, struct mtg_client **c, struct mtg_err *err)
+{
+    *c = NULL;
+    int rc = mtg_launch_server(l, port, err);
+    if (rc != MTG_OK)
+        return rc;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", *port);
+    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3};
+    return mtg_client_new(&co, c, err);
 }
 
 pid_t mtg_launch_server_pid(const struct mtg_launch *l) { return l->server; }

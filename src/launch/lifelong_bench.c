@@ -48,6 +48,27 @@
 static const int window_end[] = {250, 500, 1000, 2000, 3000, 5000};
 #define N_WIN (int)(sizeof window_end / sizeof window_end[0])
 
+/* A ratio for printing: "-" when there is none (an arm missed its target, or a window is empty). */
+struct ratio_text {
+    char s[16];
+};
+
+static struct ratio_text ratio_str(double r)
+{
+    struct ratio_text t = {"-"};
+    if (r >= 0)
+        snprintf(t.s, sizeof t.s, "%.3f", r);
+    return t;
+}
+
+static void add_ratio(cJSON *o, const char *key, double r)
+{
+    if (r >= 0)
+        cJSON_AddNumberToObject(o, key, r);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -135,12 +156,7 @@ static int train_known(const struct mtg_cfg *cfg, const char *dir, int *n_reache
     unsigned port = 0;
     int rc = mtg_launch_new(cfg, dir, &l, err);
     if (rc == MTG_OK)
-        rc = mtg_launch_server(l, &port, err);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3};
-    if (rc == MTG_OK)
-        rc = mtg_client_new(&co, &c, err);
+        rc = mtg_launch_server_client(l, &port, &c, err);
     if (rc == MTG_OK)
         rc = mtg_launch_edges(l, port, err);
     while (rc == MTG_OK) {
@@ -247,12 +263,7 @@ static int run_new(const struct mtg_cfg *base, const char *known_state, const ch
             rc = mtg_launch_new(cfg, dir, &l, err);
     }
     if (rc == MTG_OK)
-        rc = mtg_launch_server(l, &port, err);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3};
-    if (rc == MTG_OK)
-        rc = mtg_client_new(&co, &c, err);
+        rc = mtg_launch_server_client(l, &port, &c, err);
     if (rc == MTG_OK && scratch) {
         struct mtg_client_resp resp;
         char path[64];
@@ -452,16 +463,18 @@ cJSON *mtg_bench_lifelong(const struct mtg_cfg *base, const char *run_dir, struc
         wr[k] = &runs[k], sr[k] = &runs[REPS + k];
     cJSON_AddItemToObject(out, "warm", arm_json("warm", wr, src, &sw, &tw, fdw));
     cJSON_AddItemToObject(out, "scratch", arm_json("scratch", sr, src + REPS, &ss, &ts, fds));
-    cJSON *ra = cJSON_AddObjectToObject(out, "ratios"); /* warm / scratch; 0 when an arm missed its target */
-    double rs = sw > 0 && ss > 0 ? sw / ss : 0, rt = tw > 0 && ts > 0 ? tw / ts : 0;
-    cJSON_AddNumberToObject(ra, "steps_to_target", rs);
-    cJSON_AddNumberToObject(ra, "time_to_target", rt);
+    cJSON *ra = cJSON_AddObjectToObject(out, "ratios"); /* warm / scratch; null when an arm has no value */
+    double rs = sw > 0 && ss > 0 ? sw / ss : -1, rt = tw > 0 && ts > 0 ? tw / ts : -1;
+    add_ratio(ra, "steps_to_target", rs);
+    add_ratio(ra, "time_to_target", rt);
     cJSON *rf = cJSON_AddArrayToObject(ra, "fd_per_window"); /* the curve's windows */
-    for (int w = 0; w < N_WIN; w++)
-        cJSON_AddItemToArray(rf, cJSON_CreateNumber(fdw[w] > 0 && fds[w] > 0 ? fdw[w] / fds[w] : 0));
-    printf("  => warm/scratch: steps to target %.3f, time to target %.3f; FD per window", rs, rt);
-    for (int w = 0; w < N_WIN; w++)
-        printf(" %.2f", fdw[w] > 0 && fds[w] > 0 ? fdw[w] / fds[w] : 0);
+    printf("  => warm/scratch: steps to target %s, time to target %s; FD per window", ratio_str(rs).s,
+           ratio_str(rt).s);
+    for (int w = 0; w < N_WIN; w++) {
+        double r = fdw[w] > 0 && fds[w] > 0 ? fdw[w] / fds[w] : -1;
+        cJSON_AddItemToArray(rf, r >= 0 ? cJSON_CreateNumber(r) : cJSON_CreateNull());
+        printf(" %s", ratio_str(r).s);
+    }
     printf("\n");
     free(cfg);
     free(runs);
