@@ -141,7 +141,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
     if (rc == MTG_OK)
         rc = mtg_launch_new(cfg, run_dir, &l, err);
     if (rc == MTG_OK)
-        rc = mtg_launch_server_client(l, &port, &c, err);
+        rc = mtg_launch_server_client(l, NULL, &port, &c, err);
     double t0 = now_s();
     if (rc == MTG_OK)
         rc = mtg_launch_edges(l, port, err);

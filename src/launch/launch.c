@@ -136,7 +136,8 @@ int mtg_launch_server(struct mtg_launch *l, unsigned *port, struct mtg_err *err)
     return MTG_OK;
 }
 
-int mtg_launch_server_client(struct mtg_launch *l, unsigned *port, struct mtg_client **c, struct mtg_err *err)
+int mtg_launch_server_client(struct mtg_launch *l, const struct mtg_client_opts *opts, unsigned *port,
+                             struct mtg_client **c, struct mtg_err *err)
 {
     *c = NULL;
     int rc = mtg_launch_server(l, port, err);
@@ -144,7 +145,8 @@ int mtg_launch_server_client(struct mtg_launch *l, unsigned *port, struct mtg_cl
         return rc;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", *port);
-    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3};
+    struct mtg_client_opts co = opts ? *opts : (struct mtg_client_opts){.max_attempts = 3};
+    co.base_url = url;
     return mtg_client_new(&co, c, err);
 }
 

@@ -20,6 +20,7 @@
 #include "config/config.h"
 
 struct mtg_client;
+struct mtg_client_opts;
 
 struct mtg_err;
 struct mtg_launch;
@@ -38,8 +39,13 @@ int mtg_launch_new(const struct mtg_cfg *cfg, const char *run_dir, struct mtg_la
 /* Starts mtgan-server on an ephemeral port; *port receives the bound port. */
 int mtg_launch_server(struct mtg_launch *l, unsigned *port, struct mtg_err *err);
 pid_t mtg_launch_server_pid(const struct mtg_launch *l);
-/* mtg_launch_server, then a client of it that tries each request 3 times; free *c with mtg_client_free(). */
-int mtg_launch_server_client(struct mtg_launch *l, unsigned *port, struct mtg_client **c, struct mtg_err *err);
+/*
+ * mtg_launch_server, then a client of it built from opts (its base_url is
+ * ignored; NULL = 3 attempts per request, other client defaults). The
+ * caller frees *c with mtg_client_free().
+ */
+int mtg_launch_server_client(struct mtg_launch *l, const struct mtg_client_opts *opts, unsigned *port,
+                             struct mtg_client **c, struct mtg_err *err);
 
 /* Starts cfg.n_edges edges against 127.0.0.1:port with their emulation profiles. */
 int mtg_launch_edges(struct mtg_launch *l, unsigned port, struct mtg_err *err);

@@ -156,7 +156,7 @@ static int train_known(const struct mtg_cfg *cfg, const char *dir, int *n_reache
     unsigned port = 0;
     int rc = mtg_launch_new(cfg, dir, &l, err);
     if (rc == MTG_OK)
-        rc = mtg_launch_server_client(l, &port, &c, err);
+        rc = mtg_launch_server_client(l, NULL, &port, &c, err);
     if (rc == MTG_OK)
         rc = mtg_launch_edges(l, port, err);
     while (rc == MTG_OK) {
@@ -263,7 +263,7 @@ static int run_new(const struct mtg_cfg *base, const char *known_state, const ch
             rc = mtg_launch_new(cfg, dir, &l, err);
     }
     if (rc == MTG_OK)
-        rc = mtg_launch_server_client(l, &port, &c, err);
+        rc = mtg_launch_server_client(l, NULL, &port, &c, err);
     if (rc == MTG_OK && scratch) {
         struct mtg_client_resp resp;
         char path[64];

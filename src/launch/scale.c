@@ -149,14 +149,10 @@ int mtg_bench_scale(const struct mtg_cfg *base, const char *run_dir, int n_edges
     struct mtg_launch *l = NULL;
     struct mtg_client *c = NULL;
     unsigned port = 0;
+    const struct mtg_client_opts co = {.max_attempts = 3, .timeout_ms = 600000};
     int rc = mtg_launch_new(cfg, run_dir, &l, err);
     if (rc == MTG_OK)
-        rc = mtg_launch_server(l, &port, err);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    struct mtg_client_opts co = {.base_url = url, .max_attempts = 3, .timeout_ms = 600000};
-    if (rc == MTG_OK)
-        rc = mtg_client_new(&co, &c, err);
+        rc = mtg_launch_server_client(l, &co, &port, &c, err);
     int n_tasks = cfg->data.tasks.n ? cfg->data.tasks.n : 10;
     for (int e = 0; rc == MTG_OK && e < n_edges; e++) {
         char body[256];

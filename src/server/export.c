@@ -434,8 +434,7 @@ static void copy_task(struct mtg_srv *s, int t, const struct loaded *l, unsigned
                                (flags & MTG_SRV_IMPORT_STEPS) ? (uint64_t)l->e->steps : fi.steps);
     }
     /* The quality of the old parameters says nothing about these. */
-    memset(&s->q[t], 0, sizeof s->q[t]);
-    s->q[t].reached_s = -1;
+    srv_task_reset_quality(s, t);
     for (size_t m = 0; m < l->e->n_metrics; m++) {
         const struct mtg_sedna_metric *km = &l->e->metrics[m];
         if (strcmp(km->name, "fidelity") == 0)
@@ -449,6 +448,7 @@ static void copy_task(struct mtg_srv *s, int t, const struct loaded *l, unsigned
     }
     s->q[t].evaluated = l->e->n_metrics > 0;
     s->q[t].version = ~(uint64_t)0; /* matches no version: re-evaluated when possible */
+    s->q[t].steps = srv_task_steps(s, t); /* the imported metrics describe the model as imported */
 }
 
 int mtg_srv_import(struct mtg_srv *s, const struct mtg_sedna_kb *kb, unsigned flags,

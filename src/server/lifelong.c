@@ -109,9 +109,7 @@ int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, stru
             s->cfg->tasks[s->cfg->n_tasks++] = tc;
         int t = mtg_fed_add_task_from(s->fed, id, best, err);
         if (t >= 0) {
-            memset(&s->q[t], 0, sizeof s->q[t]);
-            s->q[t].reached_s = -1;
-            srv_task_reference(s, t);
+            srv_task_reset_quality(s, t);
             mtg_log(MTG_LOG_INFO, "server", "new task %s warm-started from %s (mean distance %.3f)", id,
                     srv_task_id(s, best), sqrt(best_d));
         }

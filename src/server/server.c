@@ -134,11 +134,8 @@ int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_er
     uint64_t seed = s->cfg->seed ^ id_hash(tc->id);
     int t = s->sgda ? mtg_sgda_add_task(s->sgda_state, tc->id, &gc, seed, err)
                     : mtg_fed_add_task(s->fed, tc->id, &gc, seed, err);
-    if (t < 0)
-        return t;
-    memset(&s->q[t], 0, sizeof s->q[t]);
-    s->q[t].reached_s = -1;
-    srv_task_reference(s, t);
+    if (t >= 0)
+        srv_task_reset_quality(s, t);
     return t;
 }
 
@@ -302,6 +299,13 @@ void srv_task_reference(struct mtg_srv *s, int t)
             return;
         }
     }
+}
+
+void srv_task_reset_quality(struct mtg_srv *s, int t)
+{
+    memset(&s->q[t], 0, sizeof s->q[t]);
+    s->q[t].reached_s = -1;
+    srv_task_reference(s, t);
 }
 
 /*

@@ -113,6 +113,8 @@ int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none 
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
 /* Sets task t's quality reference (ref_fd, ref_recall) from train.reference by its id; 0 when absent. */
 void srv_task_reference(struct mtg_srv *s, int t);
+/* Forgets task t's measured quality (new or replaced parameters) and looks up its target again. */
+void srv_task_reset_quality(struct mtg_srv *s, int t);
 /* lifelong.c: a task first seen at runtime, warm-started from the nearest known task when a data
  * mean is given (protocol mtgan), else from scratch. Returns its index or < 0. Call with mu held. */
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err);

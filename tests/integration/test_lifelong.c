@@ -210,7 +210,7 @@ static struct arm run_arm(const char *dir, const char *known, const char *name, 
     pid_t edge = tp_edge_start(cfg_new, s.port, sub, "new-edge", 0, 1, NULL);
     cr_assert_geq(edge, 0);
     struct arm a = {.steps = -1};
-    double fd[256], last = -1, t0 = tp_now_s();
+    double fd[256], last = -1, last_fd = -1, t0 = tp_now_s();
     int done = 0;
     while (!done && tp_now_s() - t0 < 150 * tp_time_scale()) {
         tp_sleep_ms(50);
@@ -220,16 +220,20 @@ static struct arm run_arm(const char *dir, const char *known, const char *name, 
         /* A poll every 50 ms, an evaluation at most every 300 ms: each one is seen once. */
         if (q && qsteps != last) {
             last = qsteps;
+            last_fd = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "fd"));
             if (qsteps > WIN_LO && qsteps <= WIN_HI && a.n < 256)
                 fd[a.n++] = cJSON_GetNumberValue(cJSON_GetObjectItem(q, "fd"));
             /* The task stops training at its target, so this evaluation is the one that met it. */
             if (cJSON_GetObjectItem(t, "reached_s"))
                 a.steps = qsteps;
-            done = a.steps >= 0 || qsteps > until_steps;
+            done = a.steps >= 0 || qsteps >= until_steps; /* max_steps retires the task at exactly that */
         }
         cJSON_Delete(t);
     }
     cr_assert(done, "%s: digit-7 did not get past %.0f steps in time (see %s)", name, until_steps, sub);
+    /* Met the target before the window opened: the evaluation that met it stands for the window. */
+    if (a.n == 0 && a.steps >= 0 && a.steps <= WIN_LO)
+        fd[a.n++] = last_fd;
     /* A median needs a few evaluations, unless the task met its target inside the window. */
     cr_assert_geq(a.n, a.steps >= 0 && a.steps <= WIN_HI ? 1 : 3, "%s: %d evaluations between %d and %d steps (see %s)",
                   name, a.n, WIN_LO, WIN_HI, sub);
@@ -260,7 +264,7 @@ static struct arm run_arm(const char *dir, const char *known, const char *name, 
  * 3,250-4,725: the tails overlap, so the test only requires warm to get
  * there. Steps, not seconds: machine load cannot flip it.
  */
-Test(lifelong, warm_start_beats_scratch_early_and_reaches_the_full_target, .timeout = 600)
+Test(lifelong, warm_start_beats_scratch_early_and_reaches_the_full_target, .timeout = 1500)
 {
     char dir[256], known[320], cfg[320];
     cr_assert_eq(tp_tmpdir(dir, sizeof dir), 0);

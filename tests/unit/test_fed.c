@@ -95,6 +95,27 @@ Test(fed, sync_round_weighted_average_and_idempotent)
     rig_down(&r);
 }
 
+/* An edge that registers again (it restarted) lost its work: the round stops waiting for it. */
+Test(fed, re_registration_drops_the_open_assignment)
+{
+    struct rig r;
+    rig_up(&r, 0, 0);
+    const char *ids[] = {"t0"};
+    int s[] = {10};
+    int e0 = mtg_fed_register_edge(r.fed, "a", 1, ids, s, 0, NULL);
+    int e1 = mtg_fed_register_edge(r.fed, "b", 1, ids, s, 0, NULL);
+    mtg_fed_tick(r.fed, 0);
+    struct mtg_fed_assignment a;
+    cr_assert_eq(mtg_fed_get_assignment(r.fed, e0, 0, &a), MTG_OK);
+    cr_assert_eq(submit_const(&r, e0, a.round, 1.0f, 1), MTG_FED_APPLIED);
+    cr_assert_eq(mtg_fed_tick(r.fed, 2), 0, "round waits for edge b");
+    cr_assert_eq(mtg_fed_register_edge(r.fed, "b", 1, ids, s, 3, NULL), e1, "same edge, same slot");
+    cr_assert_eq(mtg_fed_tick(r.fed, 4), 1, "round closes without b's lost work, long before its deadline");
+    cr_assert_eq(submit_const(&r, e1, a.round, 1.0f, 5), MTG_ECONFLICT,
+                 "an upload for work the restart dropped is refused");
+    rig_down(&r);
+}
+
 /* A straggler never blocks a sync round past its deadline. */
 Test(fed, straggler_does_not_block_past_deadline)
 {
