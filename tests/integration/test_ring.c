@@ -217,8 +217,8 @@ static void train_ring(const char *protocol, long steps, double lr, long batch, 
  * Both protocols train the same networks with lr 2e-3 and a batch of 256. At lr 1e-3 and a
  * batch of 64, mtgan covered 3-8 modes over 20 runs (even a single centralised GAN lost modes
  * with those settings) and sgda 6-8. Measured at these settings on 2 busy cores: mtgan's best
- * evaluation covered >= 7 in all 8 runs and every CI run since; sgda's in 15 of 16 (the 16th, 5
- * of 8, was a 5000-step run under ASan; with 8000 steps 9 of 9).
+ * evaluation covered >= 7 in all 8 runs and every CI run since; sgda's in 18 of 19 (the one
+ * miss, 5 of 8, was a 5000-step run under ASan; with 8000 steps 9 of 9).
  */
 Test(ring, mtgan_three_edges_cover_seven_of_eight_modes)
 {
