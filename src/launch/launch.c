@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -151,6 +152,36 @@ int mtg_launch_server_client(struct mtg_launch *l, const struct mtg_client_opts 
 }
 
 pid_t mtg_launch_server_pid(const struct mtg_launch *l) { return l->server; }
+
+int mtg_launch_copy_files(const char *from, const char *to, struct mtg_err *err)
+{
+    DIR *d = opendir(from);
+    if (!d)
+        return mtg_err_set(err, MTG_EIO, "launch: cannot read %s: %s", from, strerror(errno));
+    int rc = MTG_OK;
+    char buf[1 << 16];
+    for (struct dirent *e; rc == MTG_OK && (e = readdir(d));) {
+        char src[1200], dst[1200];
+        struct stat st;
+        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
+        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
+        if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+        size_t n;
+        while (out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            if (fwrite(buf, 1, n, out) != n)
+                break;
+        if (!in || !out || ferror(in) || ferror(out))
+            rc = mtg_err_set(err, MTG_EIO, "launch: cannot copy %s to %s", src, dst);
+        if (out && fclose(out) != 0 && rc == MTG_OK)
+            rc = mtg_err_set(err, MTG_EIO, "launch: cannot write %s", dst);
+        if (in)
+            fclose(in);
+    }
+    closedir(d);
+    return rc;
+}
 
 int mtg_launch_edge(struct mtg_launch *l, int i, unsigned port, struct mtg_err *err)
 {

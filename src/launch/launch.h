@@ -47,6 +47,9 @@ pid_t mtg_launch_server_pid(const struct mtg_launch *l);
 int mtg_launch_server_client(struct mtg_launch *l, const struct mtg_client_opts *opts, unsigned *port,
                              struct mtg_client **c, struct mtg_err *err);
 
+/* Copies the regular files of directory from into directory to (a server's state: checkpoint, caches). */
+int mtg_launch_copy_files(const char *from, const char *to, struct mtg_err *err);
+
 /* Starts cfg.n_edges edges against 127.0.0.1:port with their emulation profiles. */
 int mtg_launch_edges(struct mtg_launch *l, unsigned port, struct mtg_err *err);
 /* Starts (or restarts) edge i only. */

@@ -24,7 +24,6 @@
 #include "launch/launch.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,37 +93,6 @@ struct run {
 };
 
 static double run_time(const struct run *r) { return r->reached_s >= 0 ? r->reached_s - r->anchor_s : -1; }
-
-/* Copies the regular files of dir from into dir to (the checkpoint and the classifier cache). */
-static int copy_dir_files(const char *from, const char *to, struct mtg_err *err)
-{
-    DIR *d = opendir(from);
-    if (!d)
-        return mtg_err_set(err, MTG_EIO, "bench lifelong: cannot read %s", from);
-    int rc = MTG_OK;
-    char buf[1 << 16];
-    for (struct dirent *e; rc == MTG_OK && (e = readdir(d));) {
-        char src[1200], dst[1200];
-        struct stat st;
-        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
-        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
-        if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
-        size_t n;
-        while (out && (n = fread(buf, 1, sizeof buf, in)) > 0)
-            if (fwrite(buf, 1, n, out) != n)
-                break;
-        if (!in || !out || ferror(in) || ferror(out))
-            rc = mtg_err_set(err, MTG_EIO, "bench lifelong: cannot copy %s to %s", src, dst);
-        if (out && fclose(out) != 0 && rc == MTG_OK)
-            rc = mtg_err_set(err, MTG_EIO, "bench lifelong: cannot write %s", dst);
-        if (in)
-            fclose(in);
-    }
-    closedir(d);
-    return rc;
-}
 
 /* The known task the server warm-started the new one from, per its log; "" when none. */
 static void warm_source(const char *dir, char *out, size_t n)
@@ -254,7 +222,7 @@ static int run_new(const struct mtg_cfg *base, const char *known_state, const ch
         mkdir(cfg->state_dir, 0755);
         mtg_launch_clear_checkpoints(cfg->state_dir);
         if (rc == MTG_OK)
-            rc = copy_dir_files(known_state, cfg->state_dir, err);
+            rc = mtg_launch_copy_files(known_state, cfg->state_dir, err);
         *ncfg = *cfg;
         ncfg->data.tasks = (struct mtg_cfg_ids){.n = 1, .id = {NEW_DIGIT}};
         snprintf(sub, sizeof sub, "%s/new-edge", dir);

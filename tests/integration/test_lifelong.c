@@ -10,7 +10,6 @@
  */
 #include <cJSON.h>
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/status.h"
+#include "launch/launch.h"
 #include "proc.h"
 
 static void fini(void) { tp_cleanup(); }
@@ -40,13 +41,8 @@ static char *model(unsigned port, const char *task, size_t *len)
 
 static void wait_done(unsigned port, int want, double timeout_s)
 {
-    double t0 = tp_now_s();
-    while (tp_now_s() - t0 < timeout_s) {
-        if ((int)tp_status_number(port, "done") == want)
-            return;
-        tp_sleep_ms(200);
-    }
-    cr_assert_fail("server did not reach done=%d within %.0f s", want, timeout_s);
+    cr_assert_eq(tp_wait_status(port, "done", want, timeout_s), 0, "server did not reach done=%d within %.0f s",
+                 want, timeout_s);
 }
 
 Test(lifelong, new_task_joins_warm_and_old_tasks_are_not_forgotten)
@@ -127,27 +123,6 @@ Test(lifelong, bad_new_task_id_is_refused)
     tp_resp_free(&r);
 }
 
-/* Copies the regular files of from (a server's state dir: checkpoint, classifier cache) into to. */
-static void copy_state(const char *from, const char *to)
-{
-    DIR *d = opendir(from);
-    cr_assert_not_null(d, "cannot read %s", from);
-    for (struct dirent *e; (e = readdir(d));) {
-        char src[600], dst[600];
-        struct stat st;
-        snprintf(src, sizeof src, "%s/%s", from, e->d_name);
-        snprintf(dst, sizeof dst, "%s/%s", to, e->d_name);
-        if (stat(src, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        size_t len;
-        char *data = tp_read_file(src, &len);
-        cr_assert_not_null(data, "cannot read %s", src);
-        cr_assert_eq(tp_write_bytes(dst, data, len), 0, "cannot write %s", dst);
-        free(data);
-    }
-    closedir(d);
-}
-
 /* One server + one edge on loopback, fixed rounds, judged by the full target (train-local reference). */
 static void write_cfg(const char *path, const char *state_dir, const char *tasks, int local_steps, int max_steps)
 {
@@ -192,7 +167,8 @@ static struct arm run_arm(const char *dir, const char *known, const char *name, 
     snprintf(sub, sizeof sub, "%s/%s", dir, name);
     snprintf(edge_state, sizeof edge_state, "%s/edge", sub);
     cr_assert_eq(mkdir(sub, 0755), 0);
-    copy_state(known, sub);
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_launch_copy_files(known, sub, &err), MTG_OK, "%s", err.msg);
     snprintf(cfg, sizeof cfg, "%s/config.json", sub);
     write_cfg(cfg, sub, "0, 1, 9", 25, NEW_MAX_STEPS);
     snprintf(cfg_new, sizeof cfg_new, "%s/new-edge.json", sub);

@@ -33,13 +33,8 @@ static void write_cfg(const char *path, const char *dir, const char *state, cons
 
 static void wait_done(unsigned port, int want, double timeout_s)
 {
-    double t0 = tp_now_s();
-    while (tp_now_s() - t0 < timeout_s) {
-        if ((int)tp_status_number(port, "done") == want)
-            return;
-        tp_sleep_ms(200);
-    }
-    cr_assert_fail("server did not reach done=%d within %.0f s", want, timeout_s);
+    cr_assert_eq(tp_wait_status(port, "done", want, timeout_s), 0, "server did not reach done=%d within %.0f s",
+                 want, timeout_s);
 }
 
 static int wait_log(const char *path, const char *needle, double timeout_s)

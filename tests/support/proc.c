@@ -572,6 +572,17 @@ double tp_status_number(unsigned port, const char *path)
     return v;
 }
 
+int tp_wait_status(unsigned port, const char *path, double want, double timeout_s)
+{
+    double t0 = tp_now_s();
+    do {
+        if (tp_status_number(port, path) == want)
+            return 0;
+        tp_sleep_ms(200);
+    } while (tp_now_s() - t0 < timeout_s);
+    return -1;
+}
+
 /* ---- time ---- */
 
 double tp_now_s(void)

@@ -120,6 +120,8 @@ double tp_metric(unsigned port, const char *name);
 
 /* Number at a dotted path in /v1/status ("tasks.ring.steps", "done"); NaN if absent. */
 double tp_status_number(unsigned port, const char *path);
+/* Polls tp_status_number(port, path) until it equals want: 0, or -1 after timeout_s. */
+int tp_wait_status(unsigned port, const char *path, double want, double timeout_s);
 
 /* ---- time ---- */
 
