@@ -102,13 +102,23 @@ $(OUT)/test/%: $(OUT)/obj/tests/%.o $(SUP_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
 
+# Every suite runs even after one fails, so one red run shows every failure; the
+# target fails at the end, naming the suites that failed.
+define run_suites
+	@failed=""; for t in $(1); do echo "== $$t"; \
+	  $(TEST_ENV) $$t --jobs=$(2) --short-filename || failed="$$failed $$(basename $$t)"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi
+endef
+
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs=$(CRIT_JOBS) --short-filename; done
+	$(call run_suites,$(UNIT_BINS),$(CRIT_JOBS))
 
 integration: $(BINS) $(INT_BINS)
-	@set -e; for t in $(INT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs=1 --short-filename; done
+	$(call run_suites,$(INT_BINS),1)
 
-test: unit integration
+# -k: integration still runs when a unit suite failed.
+test: $(BINS) $(UNIT_BINS) $(INT_BINS)
+	@$(MAKE) --no-print-directory -k unit integration SAN=$(SAN)
 	@echo "make test: all suites passed ($(words $(UNIT_BINS)) unit, $(words $(INT_BINS)) integration)"
 
 sanitize:

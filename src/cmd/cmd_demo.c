@@ -22,6 +22,7 @@
 #include "edge/client.h"
 #include "launch/launch.h"
 #include "quality/summary.h"
+#include "server/export.h"
 #include "server/server.h"
 
 static atomic_int demo_stop;
@@ -174,6 +175,8 @@ int mtg_cmd_demo(int argc, char **argv)
     double wall = now_s() - t0;
     if (rc == MTG_OK) {
         write_samples(port, ts, st.n_tasks, run_dir);
+        /* The final globals, for anyone's own judge: `mtgan sample --model`, `mtgan eval --model-dir`. */
+        rc = mtg_srv_export(ctx.srv, run_dir, NULL, &err);
         snprintf(sum->protocol, sizeof sum->protocol, "%s", proto);
         sum->wall_s = wall;
         /* Embedded server: this process's VmHWM (it also holds the demo driver; mtgan bench measures a bare server). */
@@ -187,7 +190,8 @@ int mtg_cmd_demo(int argc, char **argv)
             mtg_summary_add(sum, &row);
         }
         mtg_summary_print(stdout, sum);
-        printf("sample grids: %s/<task>.png; logs: %s/edge-*.log\n", run_dir, run_dir);
+        printf("sample grids: %s/<task>.png; generators: %s/<task>.generator.blob; logs: %s/edge-*.log\n", run_dir,
+               run_dir, run_dir);
         if (cfg->json_out[0])
             rc = mtg_summary_write_json(sum, cfg->json_out, &err);
     }

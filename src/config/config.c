@@ -209,6 +209,19 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
         return mtg_err_set(err, MTG_EINVAL,
                            "scheduler.server.memory_budget_mb is implemented for protocol mtgan only; "
                            "set it to 0 with protocol sgda");
+    /* Arrival order and wall-clock stops are exactly what deterministic mode rules out. */
+    if (c->train.deterministic && c->aggregation.mode == MTG_CFG_AGG_ASYNC)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "aggregation.mode \"async\" applies deltas in arrival order, which train.deterministic "
+                           "forbids: use \"sync\" or turn train.deterministic off");
+    if (c->train.deterministic && c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "scheduler.server.policy \"async\" plans by arrival time, which train.deterministic "
+                           "forbids: use \"fixed\" or \"profiled\"");
+    if (c->train.deterministic && c->train.max_wall_s > 0)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "train.max_wall_s stops training at a wall-clock time, which train.deterministic "
+                           "forbids: set it to 0 and bound training with train.max_steps");
     /* The async policy applies deltas on arrival: a sync round would never be planned. */
     if (c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC && c->aggregation.mode != MTG_CFG_AGG_ASYNC)
         return mtg_err_set(err, MTG_EINVAL,

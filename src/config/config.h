@@ -203,6 +203,7 @@ struct mtg_cfg {
         double target_recall_ratio; /* recall >= ratio x centralised recall */
         char reference[MTG_CFG_PATH_MAX]; /* train-local JSON with fd_ref/recall_ref per task */
         int eval_every;             /* steps; 0 = only at the end */
+        bool deterministic;         /* DESIGN §4 reproducibility: no decision reads the wall clock */
     } train;
 
     struct {

@@ -105,6 +105,10 @@ int mtg_cfg_parse_args(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, cha
         if (!is_config && (!k || !(k->bins & (1u << bin))))
             return mtg_err_set(err, MTG_EINVAL, "unknown flag --%.*s for %s (see --help)",
                                (int)(len > 60 ? 60 : len), name, mtg_cfg_binary_name(bin));
+        /* A boolean flag alone means true (--deterministic); --flag=false turns it off. */
+        if (!value && k && k->kind == MTG_CFG_K_BOOL &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "true") != 0 && strcmp(argv[i + 1], "false") != 0)))
+            value = "true";
         if (!value) {
             if (i + 1 >= argc)
                 return mtg_err_set(err, MTG_EINVAL, "flag --%.*s needs a value", (int)len, name);

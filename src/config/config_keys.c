@@ -146,6 +146,10 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "train-local --json summary whose fd_ref/recall_ref set each task's quality target, by task id "
              "(tasks added later too); empty = fidelity only"},
     {INT("train.eval_every", train.eval_every, 0, 1e9), .help = "steps between quality checks; 0 = end only"},
+    {BOOL("train.deterministic", train.deterministic), .env = "MTGAN_DETERMINISTIC", .flag = "deterministic",
+     .bins = RUN_BINS,
+     .help = "same seed => bit-identical models under any load: streams from (seed, task, edge, round), "
+             "deltas folded in edge-id order, rounds wait for every edge, quality checked at fixed steps"},
     OBJ("lifelong"),
     {ENUM("lifelong.unknown_tasks", lifelong.unknown_tasks, unknown_names), .env = "MTGAN_UNKNOWN_TASKS",
      .flag = "unknown-tasks", .bins = BIN(SERVER),

@@ -146,6 +146,8 @@ void mtg_gan_free(struct mtg_gan *gan)
     free(gan);
 }
 
+void mtg_gan_reseed(struct mtg_gan *gan, uint64_t seed) { mtg_rng_seed(&gan->rng, seed); }
+
 const float *mtg_gan_g_forward(struct mtg_gan *gan, int n)
 {
     assert(gan->g && n >= 1 && n <= gan->cfg.g_max_batch);

@@ -63,6 +63,9 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
                             struct mtg_err *err);
 void mtg_gan_free(struct mtg_gan *gan);
 
+/* Restarts the stream that draws latents (and noise) from seed; weights and optimiser state stay. */
+void mtg_gan_reseed(struct mtg_gan *gan, uint64_t seed);
+
 /* One D update and one G update on real [batch, data_dim] (role FULL). */
 void mtg_gan_step(struct mtg_gan *gan, const float *real, struct mtg_gan_stats *stats);
 

@@ -27,6 +27,24 @@ void mtg_rng_fork(const struct mtg_rng *parent, uint64_t stream, struct mtg_rng 
     mtg_rng_seed(child, x);
 }
 
+/* FNV-1a over a string, then splitmix64 to spread it: cheap and stable across platforms. */
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    h ^= 0xff; /* separator, so ("ab", "c") and ("a", "bc") differ */
+    return splitmix64(&h);
+}
+
+uint64_t mtg_rng_key(uint64_t seed, const char *a, const char *b, uint64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+    h = mix_str(h, a);
+    h = mix_str(h, b);
+    h ^= n;
+    return splitmix64(&h);
+}
+
 /* xoshiro256** (Blackman & Vigna 2018). */
 uint64_t mtg_rng_u64(struct mtg_rng *rng)
 {

@@ -20,6 +20,13 @@ struct mtg_rng {
 void mtg_rng_seed(struct mtg_rng *rng, uint64_t seed);
 /* An independent stream derived from (parent's seed state, stream id); parent is unchanged. */
 void mtg_rng_fork(const struct mtg_rng *parent, uint64_t stream, struct mtg_rng *child);
+/*
+ * A seed derived from (seed, a, b, n), e.g. (run seed, task id, edge id,
+ * round): the deterministic mode's rule that every random stream depends
+ * on what it is for, never on how many numbers were drawn before it.
+ * a and b may be NULL (treated as "").
+ */
+uint64_t mtg_rng_key(uint64_t seed, const char *a, const char *b, uint64_t n);
 uint64_t mtg_rng_u64(struct mtg_rng *rng);
 /* Uniform in [0, 1). */
 double mtg_rng_uniform(struct mtg_rng *rng);

@@ -37,6 +37,14 @@ void edge_emulate(struct mtg_edge *e, double c)
     e->sleep_debt = 0;
 }
 
+void edge_reseed(struct mtg_edge *e, struct edge_task *t, uint64_t n)
+{
+    uint64_t k = mtg_rng_key(e->cfg->seed, t->id, e->id, n);
+    mtg_rng_seed(&e->rng, k);
+    if (t->gan)
+        mtg_gan_reseed(t->gan, k ^ 0x5851f42d4c957f2dULL);
+}
+
 struct edge_task *edge_find_task(struct mtg_edge *e, const char *id)
 {
     for (int i = 0; i < e->n_tasks; i++)
@@ -290,6 +298,7 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
     cJSON *proto = reply ? cJSON_GetObjectItemCaseSensitive(reply, "protocol") : NULL;
     if (cJSON_IsString(proto))
         e->sgda = strcmp(proto->valuestring, "sgda") == 0;
+    e->det = e->cfg->train.deterministic || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "deterministic"));
     rc = cfg_text ? edge_build_models(e, cfg_text, e->sgda ? MTG_GAN_D : MTG_GAN_FULL, err)
                   : mtg_err_set(err, MTG_EFORMAT, "edge: registration reply has no config");
     free(e->nets_json);

@@ -117,9 +117,10 @@ static int pull(struct mtg_edge *e, struct edge_task *t, uint64_t version, struc
     return pull_apply(t, version, rc, &r, err);
 }
 
-static void train(struct mtg_edge *e, struct edge_task *t, int steps, double *compute_s)
+static void train(struct mtg_edge *e, struct edge_task *t, int steps, uint64_t round, double *compute_s)
 {
     struct mtg_gan_stats st = {0};
+    edge_reseed(e, t, round);
     double c0 = edge_thread_cpu_s();
     for (int s = 0; s < steps && !atomic_load(e->stop); s++) {
         double a = edge_thread_cpu_s();
@@ -128,8 +129,12 @@ static void train(struct mtg_edge *e, struct edge_task *t, int steps, double *co
         edge_emulate(e, edge_thread_cpu_s() - a);
     }
     double c = edge_thread_cpu_s() - c0;
-    /* The scheduler plans with the emulated device's time, which is what a slow edge really costs. */
-    *compute_s = c * (e->speed > 1.0 ? e->speed : 1.0);
+    /*
+     * The scheduler plans with the emulated device's time, which is what a slow
+     * edge really costs; deterministic mode reports the declared cost instead
+     * (steps x speed factor), so the plan never depends on machine load.
+     */
+    *compute_s = e->det ? steps * 1e-3 * (e->speed > 1.0 ? e->speed : 1.0) : c * (e->speed > 1.0 ? e->speed : 1.0);
     e->st.compute_s += c;
     e->st.steps += (uint64_t)steps;
     t->last_loss_d = st.d_loss;
@@ -270,14 +275,15 @@ static int run_items(struct mtg_edge *e, struct edge_xfer *x, struct item *items
             pre = prefetch(e, x, &items[i + 1]);
         double compute_s;
         mtg_log(MTG_LOG_DEBUG, "edge", "%s: train %s begin", e->id, t->id);
-        train(e, t, items[i].steps, &compute_s);
+        train(e, t, items[i].steps, round, &compute_s);
         mtg_log(MTG_LOG_DEBUG, "edge", "%s: train %s end", e->id, t->id);
         if (atomic_load(e->stop))
             break; /* abandon the step: an unfinished update is worth nothing to the round */
         char path[384], tag[96];
         uint8_t *bytes;
         size_t len;
-        rc = encode_update(e, t, round, items[i].steps, compute_s, pulled, path, sizeof path, &bytes, &len, err);
+        rc = encode_update(e, t, round, items[i].steps, compute_s, e->det ? 0.0 : pulled, path, sizeof path, &bytes,
+                           &len, err);
         if (rc != MTG_OK) {
             free(bytes);
             mtg_log(MTG_LOG_WARN, "edge", "%s: push %s: %s", e->id, t->id, err->msg);

@@ -48,6 +48,7 @@ struct mtg_edge {
     float *dfake;      /* sgda feedback [batch, dim] */
     int batch;
     int sgda;
+    int det;           /* train.deterministic, ours or the server's: report steps x speed, not seconds */
     double speed;      /* emulation speed factor */
     double sleep_debt; /* seconds of emulated slowness not slept yet */
     char *nets_json;   /* the networks of the last registration reply (config syntax) */
@@ -61,6 +62,12 @@ struct mtg_edge {
 };
 
 /* edge.c */
+/*
+ * Restarts the data and latent streams of task t from (seed, task, edge, n),
+ * n the round (mtgan) or step (sgda), so what an edge trains never depends on
+ * what it trained before or in which order (DESIGN §4 reproducibility).
+ */
+void edge_reseed(struct mtg_edge *e, struct edge_task *t, uint64_t n);
 double edge_thread_cpu_s(void);
 /* Emulates a device `speed` times slower after c seconds of compute (DESIGN §10). */
 void edge_emulate(struct mtg_edge *e, double c);

@@ -86,6 +86,7 @@ int edge_run_sgda(struct mtg_edge *e, struct mtg_err *err)
         if (rc == MTG_OK) {
             struct mtg_gan_stats st;
             double c0 = edge_thread_cpu_s();
+            edge_reseed(e, t, strtoull(step, NULL, 10));
             mtg_data_batch(t->pool, t->pool_n, e->dim, e->batch, &e->rng, e->real);
             mtg_gan_d_feedback(t->gan, e->real, fake->data, e->dfake, &st);
             double c = edge_thread_cpu_s() - c0;

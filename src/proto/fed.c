@@ -61,6 +61,7 @@ void mtg_fed_free(struct mtg_fed *fed)
     if (!fed)
         return;
     for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
+        fed_det_free(fed, &fed->tasks[i]);
         free(fed->tasks[i].g);
         free(fed->tasks[i].d);
     }
@@ -304,7 +305,8 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
     if (work == 0)
         return 0;
     fed->round++;
-    fed->deadline = now_ms + fed->plan->deadline_ms;
+    /* Deterministic rounds wait for every edge: a deadline would make the models depend on load. */
+    fed->deadline = fed->opts.deterministic ? INT64_MAX : now_ms + fed->plan->deadline_ms;
     for (int e = 0; e < fed->n_edges; e++) {
         fill_assignment(fed, e, &fed->plan->edge[e], fed->round, fed->deadline);
         for (int k = 0; k < fed->work[e].asg.n_items; k++) {
@@ -312,6 +314,21 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
             struct fed_task *t = &fed->tasks[it->task];
             t->in_round = 1;
             t->w_planned += (double)mtg_proto_edge_samples(&fed->edges[e], it->task) * (double)it->steps;
+        }
+    }
+    for (int i = 0; fed->opts.deterministic && i < fed->n_tasks; i++) {
+        if (fed->tasks[i].in_round && fed_det_open(fed, &fed->tasks[i], i) != 0) {
+            /* Out of memory for the accumulators: undo, and try again at the next tick. */
+            for (int j = 0; j < fed->n_tasks; j++) {
+                fed_det_free(fed, &fed->tasks[j]);
+                end_task_round(&fed->tasks[j]);
+            }
+            for (int e = 0; e < fed->n_edges; e++)
+                fed->work[e].asg.n_items = 0;
+            fed->round--;
+            mtg_log(MTG_LOG_WARN, "fed", "round %llu: no memory for the deterministic accumulators",
+                    (unsigned long long)fed->round + 1);
+            return 0;
         }
     }
     fed->open = 1;
@@ -324,7 +341,10 @@ static void close_round(struct mtg_fed *fed)
         struct fed_task *t = &fed->tasks[i];
         if (!t->in_round)
             continue;
-        /* The deltas are already in g/d; a missing edge's share acted as a zero update. */
+        /* The deltas are already in g/d (deterministic: in acc, applied now); a missing edge's share acted
+         * as a zero update. */
+        fed_det_close(fed, t);
+        uint64_t before = t->steps;
         if (t->w_recv > 0) {
             t->version++;
             t->rounds++;
@@ -332,6 +352,9 @@ static void close_round(struct mtg_fed *fed)
         }
         end_task_round(t);
         retire_if_spent(fed, t);
+        uint64_t every = fed->opts.eval_every;
+        if (fed->opts.deterministic && t->steps != before && (!t->active || (every > 0 && t->steps / every != before / every)))
+            fed->eval_pending = 1;
     }
     for (int e = 0; e < fed->n_edges; e++) {
         fed->work[e].prev = fed->work[e].asg;
@@ -362,7 +385,8 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
         close_round(fed);
         closed = 1;
     }
-    if (!fed->opts.async && !fed->open)
+    if (!fed->opts.async && !fed->open && !fed->eval_pending &&
+        (!fed->opts.deterministic || mtg_fed_n_alive(fed) >= fed->opts.min_edges))
         open_round(fed, now_ms);
     /* Tasks that just left the round are the ones that may have to go. */
     fed_enforce_budget(fed, -1);
@@ -479,10 +503,14 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
                                (unsigned long long)round);
         }
         const float a = (float)(fed->opts.server_lr * w / t->w_planned);
-        for (size_t j = 0; j < t->ng; j++)
-            t->g[j] += a * u->dg[j];
-        for (size_t j = 0; j < t->nd; j++)
-            t->d[j] += a * u->dd[j];
+        if (fed->opts.deterministic) {
+            fed_det_submit(fed, t, edge, a, u->dg, u->dd);
+        } else {
+            for (size_t j = 0; j < t->ng; j++)
+                t->g[j] += a * u->dg[j];
+            for (size_t j = 0; j < t->nd; j++)
+                t->d[j] += a * u->dd[j];
+        }
         t->w_recv += w;
         t->pending_steps += (uint64_t)u->steps;
     }
@@ -496,6 +524,8 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
     return MTG_FED_APPLIED;
 }
 
+int mtg_fed_eval_pending(const struct mtg_fed *fed) { return fed->eval_pending; }
+void mtg_fed_eval_done(struct mtg_fed *fed) { fed->eval_pending = 0; }
 uint64_t mtg_fed_round(const struct mtg_fed *fed) { return fed->round; }
 int mtg_fed_round_open(const struct mtg_fed *fed) { return fed->open; }
 uint64_t mtg_fed_updates_accepted(const struct mtg_fed *fed) { return fed->accepted; }
@@ -503,5 +533,5 @@ uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed) { return fed->rejec
 
 size_t mtg_fed_bytes(const struct mtg_fed *fed)
 {
-    return sizeof *fed + fed->resident_bytes;
+    return sizeof *fed + fed->resident_bytes + fed->det_bytes;
 }

@@ -52,6 +52,18 @@ struct mtg_fed_opts {
     uint64_t max_steps;     /* a task at this many steps leaves the plan; 0 = no budget */
     size_t memory_budget;   /* resident bytes of task globals before cold tasks spill; 0 = unlimited */
     const char *spill_dir;  /* where spilled tasks go; copied; required when memory_budget > 0 */
+    /*
+     * Deterministic mode (DESIGN §4): rounds have no deadline and open only
+     * once min_edges edges are alive; each task's deltas are summed into a
+     * round accumulator in edge-id order whatever their arrival order (an
+     * early delta from a later edge waits in a copy), and the globals move
+     * only when the round closes. A round that takes a task across a
+     * multiple of eval_every steps holds the next round until the caller
+     * has judged the models and called mtg_fed_eval_done().
+     */
+    int deterministic;
+    int min_edges;
+    uint64_t eval_every;
 };
 
 /* Residency of the tasks' globals under the memory budget (mtg_fed_memory). */
@@ -177,6 +189,11 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
  * Returns 1 when a round closed, else 0.
  */
 int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms);
+
+/* Deterministic mode: 1 while a closed round waits for the caller's quality check. */
+int mtg_fed_eval_pending(const struct mtg_fed *fed);
+/* The check is done: the next tick may open a round. */
+void mtg_fed_eval_done(struct mtg_fed *fed);
 
 uint64_t mtg_fed_round(const struct mtg_fed *fed);
 int mtg_fed_round_open(const struct mtg_fed *fed);

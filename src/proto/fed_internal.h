@@ -32,10 +32,23 @@ struct fed_task {
     double w_recv;
     uint64_t pending_steps;
     int in_round;
+    /* Deterministic mode: the round's sum, and its planned edges in id order (fed_det.c). */
+    float *acc;                 /* [ng + nd], NULL outside a round */
+    struct fed_slot *slots;
+    int n_slots;
+    int next_slot;              /* the first slot not folded into acc yet */
     /* Memory budget: g/d are NULL while !resident; last_used orders spilling (least recent first). */
     int resident;
     int unloadable;         /* the last reload failed: keep it out of the plan until one succeeds */
     uint64_t last_used;
+};
+
+/* Deterministic mode: one planned (edge, task) of the round, in edge-id order. */
+struct fed_slot {
+    int edge;
+    int arrived;
+    float scale;    /* its share of the round, w_e / w_planned x server_lr */
+    float *held;    /* [ng + nd] copy of a delta that arrived before an earlier slot's, else NULL */
 };
 
 /* An edge's work, beside its entry in the shared edge table (fed->edges, same index). */
@@ -69,9 +82,19 @@ struct mtg_fed {
     uint64_t spills;
     uint64_t reloads;
     uint64_t spill_failures;
+    int eval_pending;                   /* deterministic: a closed round waits for the quality check */
+    size_t det_bytes;                   /* deterministic: accumulators and held deltas right now */
 };
 
 static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->nd) * sizeof(float); }
+
+/* fed_det.c: the deterministic mode's ordered fold. */
+int fed_det_open(struct mtg_fed *fed, struct fed_task *t, int task);
+void fed_det_submit(struct mtg_fed *fed, struct fed_task *t, int edge, float scale, const float *dg,
+                    const float *dd);
+/* Folds what is held in slot order and applies the sum to the globals; frees the round's buffers. */
+void fed_det_close(struct mtg_fed *fed, struct fed_task *t);
+void fed_det_free(struct mtg_fed *fed, struct fed_task *t);
 
 /* Spills least recently used tasks, never `keep` (-1 = none), until the budget holds (fed_memory.c). */
 void fed_enforce_budget(struct mtg_fed *fed, int keep);

@@ -41,6 +41,7 @@ struct mtg_sgda {
     size_t dfake_cap;
     uint64_t accepted;
     uint64_t rejected;
+    int eval_pending;
 };
 
 struct mtg_sgda *mtg_sgda_new(const struct mtg_sgda_opts *opts, struct mtg_err *err)
@@ -197,9 +198,17 @@ static void start_step(struct mtg_sgda *s, int64_t now_ms)
         if (!s->tasks[t].active)
             continue;
         int n = 0;
-        for (int e = 0; e < s->n_edges; e++)
-            if (s->edges[e].alive && mtg_proto_edge_samples(&s->edges[e], t) > 0)
-                s->part[n++] = e;
+        for (int e = 0; e < s->n_edges; e++) {
+            if (!s->edges[e].alive || mtg_proto_edge_samples(&s->edges[e], t) <= 0)
+                continue;
+            /* Participants in edge-id order: who gets which fake rows must not depend on registration order. */
+            int i = n++;
+            while (s->opts.deterministic && i > 0 && strcmp(s->edges[s->part[i - 1]].id, s->edges[e].id) > 0) {
+                s->part[i] = s->part[i - 1];
+                i--;
+            }
+            s->part[i] = e;
+        }
         if (n == 0)
             continue;
         struct sgda_task *task = &s->tasks[t];
@@ -220,7 +229,7 @@ static void start_step(struct mtg_sgda *s, int64_t now_ms)
         s->cur_task = t;
         s->fake = mtg_gan_g_forward(task->gan, n * b);
         s->step++;
-        s->deadline = now_ms + s->opts.step_deadline_ms;
+        s->deadline = s->opts.deterministic ? INT64_MAX : now_ms + s->opts.step_deadline_ms;
         s->running = 1;
         s->cursor = (t + 1) % s->n_tasks;
         return;
@@ -238,6 +247,9 @@ static void finish_step(struct mtg_sgda *s)
         mtg_gan_g_apply(t->gan, s->dfake, s->n_part * t->cfg.batch, 1.0f / (float)got);
         t->steps++;
         retire_if_spent(s, t);
+        uint64_t every = s->opts.eval_every;
+        if (s->opts.deterministic && (!t->active || (every > 0 && t->steps % every == 0)))
+            s->eval_pending = 1;
     }
     s->running = 0;
     s->fake = NULL;
@@ -251,7 +263,8 @@ int mtg_sgda_tick(struct mtg_sgda *s, int64_t now_ms)
         finish_step(s);
         closed = 1;
     }
-    if (!s->running)
+    if (!s->running && !s->eval_pending &&
+        (!s->opts.deterministic || mtg_sgda_n_alive(s) >= s->opts.min_edges))
         start_step(s, now_ms);
     return closed;
 }
@@ -320,12 +333,15 @@ int mtg_sgda_feedback(struct mtg_sgda *s, int edge, int task, uint64_t step, con
         all &= s->got[i];
     if (all) {
         finish_step(s);
-        start_step(s, now_ms);
+        if (!s->eval_pending)
+            start_step(s, now_ms);
     }
     return 0;
 }
 
 uint64_t mtg_sgda_step(const struct mtg_sgda *s) { return s->step; }
+int mtg_sgda_eval_pending(const struct mtg_sgda *s) { return s->eval_pending; }
+void mtg_sgda_eval_done(struct mtg_sgda *s) { s->eval_pending = 0; }
 uint64_t mtg_sgda_feedback_accepted(const struct mtg_sgda *s) { return s->accepted; }
 uint64_t mtg_sgda_feedback_rejected(const struct mtg_sgda *s) { return s->rejected; }
 

@@ -33,6 +33,16 @@ struct mtg_sgda_opts {
     int step_deadline_ms; /* a step closes without a silent edge after this long */
     int edge_expiry_ms;
     uint64_t max_steps;   /* a task at this many steps leaves the rotation; 0 = no budget */
+    /*
+     * Deterministic mode (DESIGN §4): steps have no deadline and start only
+     * once min_edges edges are alive; participants take their fake rows in
+     * edge-id order (so the feedback is summed in that order); a step that
+     * takes its task across a multiple of eval_every G steps holds the next
+     * step until mtg_sgda_eval_done().
+     */
+    int deterministic;
+    int min_edges;
+    uint64_t eval_every;
 };
 
 struct mtg_sgda_fakes {
@@ -99,6 +109,9 @@ int mtg_sgda_feedback(struct mtg_sgda *s, int edge, int task, uint64_t step, con
 int mtg_sgda_tick(struct mtg_sgda *s, int64_t now_ms);
 
 uint64_t mtg_sgda_step(const struct mtg_sgda *s);
+/* Deterministic mode: 1 while a finished step waits for the caller's quality check. */
+int mtg_sgda_eval_pending(const struct mtg_sgda *s);
+void mtg_sgda_eval_done(struct mtg_sgda *s);
 size_t mtg_sgda_bytes(const struct mtg_sgda *s);
 uint64_t mtg_sgda_feedback_accepted(const struct mtg_sgda *s);
 uint64_t mtg_sgda_feedback_rejected(const struct mtg_sgda *s);

@@ -156,6 +156,7 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "edge", id->valuestring);
         cJSON_AddStringToObject(out, "protocol", s->sgda ? "sgda" : "mtgan");
+        cJSON_AddBoolToObject(out, "deterministic", s->cfg->train.deterministic);
         cJSON_AddNumberToObject(out, "batch", s->cfg->model.batch);
         cJSON_AddItemToObject(out, "config", nets_json(s));
         pthread_cond_broadcast(&s->changed);

@@ -183,7 +183,10 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
     if (s->sgda) {
         struct mtg_sgda_opts o = {.step_deadline_ms = c->scheduler.server.round_deadline_ms,
                                   .edge_expiry_ms = c->limits.edge_expiry_ms,
-                                  .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0};
+                                  .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
+                                  .deterministic = c->train.deterministic,
+                                  .min_edges = c->n_edges,
+                                  .eval_every = (uint64_t)c->train.eval_every};
         mtg_sgda_free(s->sgda_state);
         s->sgda_state = mtg_sgda_new(&o, err);
         return s->sgda_state ? MTG_OK : err->code;
@@ -201,6 +204,9 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
         .memory_budget = (size_t)c->scheduler.server.memory_budget_mb << 20,
         .spill_dir = spill_dir,
+        .deterministic = c->train.deterministic,
+        .min_edges = c->n_edges,
+        .eval_every = (uint64_t)c->train.eval_every,
     };
     mtg_fed_free(s->fed);
     s->fed = mtg_fed_new(&o, s->sched, err);
@@ -447,14 +453,39 @@ int mtg_srv_run(struct mtg_srv *s, const atomic_int *stop, int exit_when_done, s
         int changed = s->sgda ? mtg_sgda_tick(s->sgda_state, now) : mtg_fed_tick(s->fed, now);
         uint64_t round = s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed);
         int was_done = s->done;
-        s->done = all_done(s);
+        /* Deterministic mode: not done while the last quality check is still owed. */
+        int owed = s->cfg->train.deterministic &&
+                   (s->sgda ? mtg_sgda_eval_pending(s->sgda_state) : mtg_fed_eval_pending(s->fed));
+        s->done = all_done(s) && !owed;
         if (s->cfg->train.max_wall_s > 0 && (now - s->start_ms) > s->cfg->train.max_wall_s * 1000)
             s->done = 1;
         if (changed || s->done != was_done)
             pthread_cond_broadcast(&s->changed);
         int done = s->done;
         pthread_mutex_unlock(&s->mu);
-        if (s->quality && now - last_eval >= EVAL_MIN_INTERVAL_MS) {
+        if (s->cfg->train.deterministic) {
+            /*
+             * Quality is judged only where the protocol holds training (a task
+             * crossed a multiple of train.eval_every steps, or finished), so
+             * which models reach their target, and what trains next, is a
+             * function of the models alone, never of when a timer fired.
+             */
+            pthread_mutex_lock(&s->mu);
+            int pending = s->sgda ? mtg_sgda_eval_pending(s->sgda_state) : mtg_fed_eval_pending(s->fed);
+            pthread_mutex_unlock(&s->mu);
+            if (pending) {
+                evaluate(s, now);
+                pthread_mutex_lock(&s->mu);
+                if (s->sgda)
+                    mtg_sgda_eval_done(s->sgda_state);
+                else
+                    mtg_fed_eval_done(s->fed);
+                s->done = all_done(s);
+                pthread_cond_broadcast(&s->changed);
+                pthread_mutex_unlock(&s->mu);
+                continue; /* the next tick opens the next round at once */
+            }
+        } else if (s->quality && now - last_eval >= EVAL_MIN_INTERVAL_MS) {
             evaluate(s, now);
             last_eval = now;
         }
