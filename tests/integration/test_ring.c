@@ -1,12 +1,14 @@
 /*
  * test_ring.c - both protocols end to end on the 2-D 8-Gaussian ring: one
  * mtgan-server and 3 mtgan-edge processes on 127.0.0.1, trained to
- * train.max_steps. Every second and at the end, 2000 samples of
- * GET /v1/tasks/ring/samples?format=blob are scored with mtg_quality_ring_eval:
- * each protocol's best evaluation must cover >= 7 of 8 modes, and mtgan must
- * put >= 60 % of its final samples near a mode.
+ * train.max_steps in deterministic mode (train.deterministic), so the final
+ * model is a function of the seed alone, whatever the machine's load. 2000
+ * samples of GET /v1/tasks/ring/samples?format=blob are scored with
+ * mtg_quality_ring_eval: the final model must cover >= 7 of 8 modes and put
+ * >= 80 % of its samples near a mode.
  *
- * Tuning knobs for experiments (not needed to run): MTGAN_IT_RING_STEPS_MTGAN,
+ * Tuning knobs for experiments (not needed to run): MTGAN_IT_RING_SEED (the
+ * seed; 7 by default), MTGAN_IT_RING_STEPS_MTGAN,
  * MTGAN_IT_RING_STEPS_SGDA, MTGAN_IT_RING_LR, MTGAN_IT_RING_LOCAL,
  * MTGAN_IT_RING_BATCH (model.batch), MTGAN_IT_RING_COMPRESS
  * (aggregation.compress, default f16+zlib).
@@ -26,8 +28,7 @@
 
 #define N_EDGES 3
 #define N_SAMPLES 2000
-#define TRAIN_TIMEOUT_S 90.0
-#define SCORE_EVERY_S 1.0
+#define TRAIN_TIMEOUT_S 150.0
 
 static void fini(void) { tp_cleanup(); }
 
@@ -63,21 +64,21 @@ static void write_ring_config(const char *path, const char *dir, const char *pro
     const char *compress = getenv("MTGAN_IT_RING_COMPRESS") ? getenv("MTGAN_IT_RING_COMPRESS") : "f16+zlib";
     char text[4096];
     snprintf(text, sizeof text,
-             "{\"protocol\": \"%s\", \"seed\": 7, \"log_level\": \"warn\",\n"
+             "{\"protocol\": \"%s\", \"seed\": %ld, \"log_level\": \"warn\",\n"
              " \"state_dir\": \"%s/state\", \"checkpoint_every\": 0, \"exit_when_done\": 0,\n"
              " \"data\": {\"dataset\": \"ring\"}, \"aggregation\": {\"compress\": \"%s\"},\n"
              " \"model\": {\"batch\": %ld}, \"n_edges\": %d,\n"
              " \"edges\": [{\"speed_factor\": 1, \"link_mbps\": 0, \"link_latency_ms\": 0},\n"
              "           {\"speed_factor\": 1, \"link_mbps\": 0, \"link_latency_ms\": 0},\n"
              "           {\"speed_factor\": 1, \"link_mbps\": 0, \"link_latency_ms\": 0}],\n"
-             " \"train\": {\"max_steps\": %ld, \"eval_every\": 0},\n"
+             " \"train\": {\"max_steps\": %ld, \"eval_every\": 0, \"deterministic\": true},\n"
              " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": %ld,\n"
              "                             \"round_deadline_ms\": 10000}},\n"
              " \"tasks\": [{\"id\": \"ring\",\n"
              "            \"generator\": {\"layers\": [128, 128], \"output_activation\": \"none\",\n"
              "                           \"latent_dim\": 16, \"lr\": %g},\n"
              "            \"discriminator\": {\"layers\": [128, 128], \"lr\": %g}}]}\n",
-             protocol, dir, compress, batch, N_EDGES, steps, local, lr, lr);
+             protocol, env_long("MTGAN_IT_RING_SEED", 7), dir, compress, batch, N_EDGES, steps, local, lr, lr);
     cr_assert_eq(tp_write_file(path, text), 0, "cannot write %s", path);
 }
 
@@ -119,12 +120,6 @@ static int score_ring(unsigned port, struct mtg_quality_ring *q, char *why, size
     return rc;
 }
 
-static int better(const struct mtg_quality_ring *a, const struct mtg_quality_ring *b)
-{
-    return a->modes_covered > b->modes_covered ||
-           (a->modes_covered == b->modes_covered && a->high_quality > b->high_quality);
-}
-
 /* Trains to the budget; the best evaluation must cover >= min_modes modes and the final model put
  * >= min_hq of its samples near a mode. */
 static void train_ring(const char *protocol, long steps, double lr, long batch, int min_modes, double min_hq)
@@ -148,26 +143,14 @@ static void train_ring(const char *protocol, long steps, double lr, long batch, 
         cr_assert_gt(edges[i], 0, "cannot start %s", id);
     }
 
-    /*
-     * "Reaches 7/8 modes" is judged on the best of the evaluations made
-     * while training (every SCORE_EVERY_S, and at the end), the way GAN
-     * training keeps its best checkpoint: a GAN on the ring can lose modes
-     * again late in training, and float summation order in the streaming
-     * aggregation makes runs differ. The final model is reported too.
-     */
-    struct mtg_quality_ring best = {0}, q;
+    /* Deterministic mode: the final model is all there is to judge, and it is the same on every run. */
+    struct mtg_quality_ring q;
     char why[256];
-    double next_score = t0 + SCORE_EVERY_S;
     int done = 0;
     double task_steps = 0;
     const double timeout_s = TRAIN_TIMEOUT_S * tp_time_scale();
     while (!done && tp_now_s() - t0 < timeout_s) {
         tp_sleep_ms(200);
-        if (tp_now_s() >= next_score && score_ring(s.port, &q, why, sizeof why) == 0) {
-            if (better(&q, &best))
-                best = q;
-            next_score = tp_now_s() + SCORE_EVERY_S;
-        }
         cJSON *st = tp_get_json(s.port, "/v1/status");
         cr_assert_not_null(st, "%s: GET /v1/status failed", protocol);
         done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "done"));
@@ -191,16 +174,13 @@ static void train_ring(const char *protocol, long steps, double lr, long batch, 
     cr_expect_geq(task_steps, (double)steps, "%s: done at %g steps, budget %ld", protocol, task_steps, steps);
 
     cr_assert_eq(score_ring(s.port, &q, why, sizeof why), 0, "%s: %s", protocol, why);
-    if (better(&q, &best))
-        best = q;
     fprintf(stderr,
-            "ring %s: final %d/8 modes, %.1f%% high quality (best during training %d/8, %.1f%%), %g steps in "
-            "%.1f s; final per mode %d %d %d %d %d %d %d %d\n",
-            protocol, q.modes_covered, 100 * q.high_quality, best.modes_covered, 100 * best.high_quality, task_steps,
-            train_s, q.per_mode[0], q.per_mode[1], q.per_mode[2], q.per_mode[3], q.per_mode[4], q.per_mode[5],
-            q.per_mode[6], q.per_mode[7]);
-    cr_expect_geq(best.modes_covered, min_modes, "%s: at best %d/8 modes covered (%.1f%% high quality) in %g steps",
-                  protocol, best.modes_covered, 100 * best.high_quality, task_steps);
+            "ring %s seed %ld: %d/8 modes, %.1f%% high quality, %g steps in %.1f s; per mode %d %d %d %d %d %d %d %d\n",
+            protocol, env_long("MTGAN_IT_RING_SEED", 7), q.modes_covered, 100 * q.high_quality, task_steps, train_s,
+            q.per_mode[0], q.per_mode[1], q.per_mode[2], q.per_mode[3], q.per_mode[4], q.per_mode[5], q.per_mode[6],
+            q.per_mode[7]);
+    cr_expect_geq(q.modes_covered, min_modes, "%s: %d/8 modes covered (%.1f%% high quality) in %g steps", protocol,
+                  q.modes_covered, 100 * q.high_quality, task_steps);
     cr_expect_geq(q.high_quality, min_hq, "%s: only %.1f%% of the final samples near a mode", protocol,
                   100 * q.high_quality);
 
