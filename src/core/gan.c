@@ -12,6 +12,7 @@ struct mtg_gan {
     enum mtg_gan_role role;
     int data_dim;
     struct mtg_mlp *g;
+    struct mtg_mlp *g_ema;  /* recipe.ema > 0: the averaged generator that samples */
     struct mtg_mlp *d;
     struct mtg_adam *g_opt;
     struct mtg_adam *d_opt;
@@ -22,6 +23,7 @@ struct mtg_gan {
     float *xcat;     /* [2 batch, data_dim]: real rows then fake rows */
     float *dlogits;  /* [2 batch] */
     float *dfake;    /* [g_max_batch, data_dim]: feedback, or its scaled copy */
+    float *noisy;    /* [batch, data_dim]: fake + instance noise for G's loss pass */
 };
 
 void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
@@ -45,6 +47,7 @@ void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
     mtg_adam_cfg_default(&cfg->d_opt);
     cfg->batch = 64;
     cfg->g_max_batch = 64;
+    cfg->recipe = (struct mtg_gan_recipe){.loss = MTG_GAN_LOSS_NS, .ema = 0.0f, .noise = 0.0f, .real_label = 1.0f};
 }
 
 void mtg_gan_cfg_scale_width(struct mtg_gan_cfg *cfg, int mult)
@@ -73,6 +76,15 @@ int mtg_gan_cfg_validate(const struct mtg_gan_cfg *cfg, struct mtg_err *err)
     if (cfg->g_max_batch != 0 && cfg->g_max_batch < cfg->batch)
         return mtg_err_set(err, MTG_EINVAL, "gan: g_max_batch %d < batch %d", cfg->g_max_batch,
                            cfg->batch);
+    const struct mtg_gan_recipe *r = &cfg->recipe;
+    if ((int)r->loss < 0 || (int)r->loss > MTG_GAN_LOSS_HINGE)
+        return mtg_err_set(err, MTG_EINVAL, "gan: unknown loss %d", (int)r->loss);
+    if (!(r->ema >= 0.0f && r->ema < 1.0f))
+        return mtg_err_set(err, MTG_EINVAL, "gan: ema %g outside [0, 1)", (double)r->ema);
+    if (!(r->noise >= 0.0f && r->noise <= 10.0f))
+        return mtg_err_set(err, MTG_EINVAL, "gan: instance noise %g outside [0, 10]", (double)r->noise);
+    if (!(r->real_label > 0.5f && r->real_label <= 1.0f))
+        return mtg_err_set(err, MTG_EINVAL, "gan: real_label %g outside (0.5, 1]", (double)r->real_label);
     if (mtg_adam_cfg_validate(&cfg->g_opt, err) != MTG_OK)
         return mtg_err_wrap(err, "generator optimiser");
     if (mtg_adam_cfg_validate(&cfg->d_opt, err) != MTG_OK)
@@ -109,6 +121,8 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
             goto fail;
         mtg_mlp_init_params(gan->g, &g_init);
         gan->z = calloc((size_t)gmax * cfg->g.in_dim, sizeof(float));
+        if (cfg->recipe.ema > 0.0f && !(gan->g_ema = mtg_mlp_clone(gan->g, err)))
+            goto fail;
     }
     if (role != MTG_GAN_G) {
         gan->d = mtg_mlp_new(&cfg->d, 2 * b, err);
@@ -118,9 +132,10 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
         mtg_mlp_init_params(gan->d, &d_init);
         gan->xcat = calloc((size_t)2 * b * dim, sizeof(float));
         gan->dlogits = calloc((size_t)2 * b, sizeof(float));
+        gan->noisy = calloc((size_t)b * dim, sizeof(float));
     }
     gan->dfake = calloc((size_t)(gmax > b ? gmax : b) * dim, sizeof(float));
-    if ((role != MTG_GAN_D && !gan->z) || (role != MTG_GAN_G && (!gan->xcat || !gan->dlogits)) ||
+    if ((role != MTG_GAN_D && !gan->z) || (role != MTG_GAN_G && (!gan->xcat || !gan->dlogits || !gan->noisy)) ||
         !gan->dfake) {
         mtg_err_set(err, MTG_ENOMEM, "gan: out of memory for workspaces");
         goto fail;
@@ -136,6 +151,7 @@ void mtg_gan_free(struct mtg_gan *gan)
     if (!gan)
         return;
     mtg_mlp_free(gan->g);
+    mtg_mlp_free(gan->g_ema);
     mtg_mlp_free(gan->d);
     mtg_adam_free(gan->g_opt);
     mtg_adam_free(gan->d_opt);
@@ -143,6 +159,7 @@ void mtg_gan_free(struct mtg_gan *gan)
     free(gan->xcat);
     free(gan->dlogits);
     free(gan->dfake);
+    free(gan->noisy);
     free(gan);
 }
 
@@ -156,37 +173,69 @@ const float *mtg_gan_g_forward(struct mtg_gan *gan, int n)
     return mtg_mlp_forward(gan->g, gan->z, n);
 }
 
+/* D's loss on logits [n] of real (sign +1) or fake (-1) rows, its gradient into grad. */
+static float d_loss(const struct mtg_gan_recipe *r, const float *logits, int n, float sign, float *grad)
+{
+    if (r->loss == MTG_GAN_LOSS_HINGE)
+        return mtg_loss_hinge(logits, n, sign, grad, 1.0f);
+    return mtg_loss_bce_logits(logits, n, sign > 0 ? r->real_label : 0.0f, grad, 1.0f);
+}
+
+/* G's loss on D's logits of its fakes: non-saturating BCE(D(G(z)), 1), or hinge's -D(G(z)). */
+static float g_loss(const struct mtg_gan_recipe *r, const float *logits, int n, float *grad)
+{
+    if (r->loss != MTG_GAN_LOSS_HINGE)
+        return mtg_loss_bce_logits(logits, n, 1.0f, grad, 1.0f);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum -= logits[i];
+        grad[i] = -1.0f / (float)n;
+    }
+    return (float)(sum / n);
+}
+
 void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fake, float *dfake,
                         struct mtg_gan_stats *stats)
 {
     assert(gan->d);
+    const struct mtg_gan_recipe *r = &gan->cfg.recipe;
     const int b = gan->cfg.batch, dim = gan->data_dim;
     const size_t half = (size_t)b * dim;
     /* One sgemm over [real; fake] is cheaper than two half-size passes. */
     memcpy(gan->xcat, real, half * sizeof(float));
     memcpy(gan->xcat + half, fake, half * sizeof(float));
+    if (r->noise > 0.0f) {
+        /* Instance noise blurs both distributions alike, so their supports overlap and D's gradient stays informative. */
+        for (size_t i = 0; i < 2 * half; i++)
+            gan->xcat[i] += r->noise * mtg_rng_normal(&gan->rng);
+    }
     const float *logits = mtg_mlp_forward(gan->d, gan->xcat, 2 * b);
     float d_real = 0.0f, d_fake = 0.0f;
     for (int i = 0; i < b; i++) {
         d_real += mtg_sigmoid(logits[i]);
         d_fake += mtg_sigmoid(logits[b + i]);
     }
-    float loss = mtg_loss_bce_logits(logits, b, 1.0f, gan->dlogits, 1.0f) +
-                 mtg_loss_bce_logits(logits + b, b, 0.0f, gan->dlogits + b, 1.0f);
+    float loss = d_loss(r, logits, b, 1.0f, gan->dlogits) + d_loss(r, logits + b, b, -1.0f, gan->dlogits + b);
     mtg_mlp_zero_grad(gan->d);
     mtg_mlp_backward(gan->d, gan->dlogits, 2 * b, MTG_MLP_PARAM_GRAD);
     mtg_adam_step(gan->d_opt, mtg_mlp_params(gan->d), mtg_mlp_grads(gan->d));
 
-    /* Non-saturating generator loss through the updated D; only dL/dx is needed. */
-    logits = mtg_mlp_forward(gan->d, fake, b);
-    float g_loss = mtg_loss_bce_logits(logits, b, 1.0f, gan->dlogits, 1.0f);
+    /* G's loss through the updated D; only dL/dx is needed. Additive noise passes dL/dx unchanged. */
+    const float *gin = fake;
+    if (r->noise > 0.0f) {
+        for (size_t i = 0; i < half; i++)
+            gan->noisy[i] = fake[i] + r->noise * mtg_rng_normal(&gan->rng);
+        gin = gan->noisy;
+    }
+    logits = mtg_mlp_forward(gan->d, gin, b);
+    float gl = g_loss(r, logits, b, gan->dlogits);
     const float *dx = mtg_mlp_backward(gan->d, gan->dlogits, b, MTG_MLP_INPUT_GRAD);
     memcpy(dfake, dx, half * sizeof(float));
     if (gan->role == MTG_GAN_D)
         gan->steps++;
     if (stats) {
         stats->d_loss = loss;
-        stats->g_loss = g_loss;
+        stats->g_loss = gl;
         stats->d_real = d_real / (float)b;
         stats->d_fake = d_fake / (float)b;
     }
@@ -205,7 +254,20 @@ void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale
     mtg_mlp_zero_grad(gan->g);
     mtg_mlp_backward(gan->g, dy, n, MTG_MLP_PARAM_GRAD);
     mtg_adam_step(gan->g_opt, mtg_mlp_params(gan->g), mtg_mlp_grads(gan->g));
+    if (gan->g_ema) {
+        const float a = gan->cfg.recipe.ema;
+        const float *w = mtg_mlp_params(gan->g);
+        float *e = mtg_mlp_params(gan->g_ema);
+        for (size_t i = 0, np = mtg_mlp_param_count(gan->g); i < np; i++)
+            e[i] = a * e[i] + (1.0f - a) * w[i];
+    }
     gan->steps++;
+}
+
+void mtg_gan_ema_reset(struct mtg_gan *gan)
+{
+    if (gan->g_ema)
+        memcpy(mtg_mlp_params(gan->g_ema), mtg_mlp_params(gan->g), mtg_mlp_param_count(gan->g) * sizeof(float));
 }
 
 void mtg_gan_step(struct mtg_gan *gan, const float *real, struct mtg_gan_stats *stats)
@@ -223,10 +285,11 @@ void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed)
     struct mtg_rng rng;
     mtg_rng_seed(&rng, seed);
     const int gmax = gan->cfg.g_max_batch, zd = gan->cfg.g.in_dim, dim = gan->data_dim;
+    struct mtg_mlp *net = gan->g_ema ? gan->g_ema : gan->g;
     for (int r = 0; r < n; r += gmax) {
         int k = n - r < gmax ? n - r : gmax;
         mtg_rng_fill_normal(&rng, gan->z, (size_t)k * zd, 0.0f, 1.0f);
-        const float *y = mtg_mlp_forward(gan->g, gan->z, k);
+        const float *y = mtg_mlp_forward(net, gan->z, k);
         memcpy(out + (size_t)r * dim, y, (size_t)k * dim * sizeof(float));
     }
     gan->g_rows = 0; /* the activations no longer match a pending g_apply */
@@ -236,6 +299,7 @@ const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan) { return &g
 enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan) { return gan->role; }
 struct mtg_mlp *mtg_gan_generator(struct mtg_gan *gan) { return gan->g; }
 struct mtg_mlp *mtg_gan_discriminator(struct mtg_gan *gan) { return gan->d; }
+struct mtg_mlp *mtg_gan_generator_ema(struct mtg_gan *gan) { return gan->g_ema; }
 struct mtg_adam *mtg_gan_g_opt(struct mtg_gan *gan) { return gan->g_opt; }
 struct mtg_adam *mtg_gan_d_opt(struct mtg_gan *gan) { return gan->d_opt; }
 int mtg_gan_data_dim(const struct mtg_gan *gan) { return gan->data_dim; }
@@ -245,6 +309,8 @@ size_t mtg_gan_bytes(const struct mtg_gan *gan)
 {
     size_t n = sizeof *gan;
     const int gmax = gan->cfg.g_max_batch, b = gan->cfg.batch, dim = gan->data_dim;
+    if (gan->g_ema)
+        n += mtg_mlp_bytes(gan->g_ema);
     if (gan->g)
         n += mtg_mlp_bytes(gan->g) + 2 * mtg_mlp_param_count(gan->g) * sizeof(float) +
              (size_t)gmax * gan->cfg.g.in_dim * sizeof(float);

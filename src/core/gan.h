@@ -36,6 +36,23 @@ enum mtg_gan_role {
     MTG_GAN_D = 2,    /* discriminator only (sgda edge) */
 };
 
+/* Loss ids appear in configs: only ever append. */
+enum mtg_gan_loss {
+    MTG_GAN_LOSS_NS = 0,    /* non-saturating BCE (Goodfellow et al. 2014) */
+    MTG_GAN_LOSS_HINGE = 1, /* D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)) (Lim & Ye 2017) */
+};
+
+/*
+ * Training recipe beyond the nets (DESIGN §4, issue 13): the same for every
+ * protocol, so sgda, fedd and mtgan train the same GAN.
+ */
+struct mtg_gan_recipe {
+    enum mtg_gan_loss loss;
+    float ema;         /* per-G-step decay of an EMA of G's weights, what is sampled and served; 0 = off */
+    float noise;       /* std of Gaussian instance noise on D's inputs, real and fake (Sønderby et al. 2017) */
+    float real_label;  /* NS loss: target of real rows (one-sided label smoothing, Salimans et al. 2016); 1 = off */
+};
+
 struct mtg_gan_cfg {
     struct mtg_mlp_spec g;   /* g.in_dim is the latent dimension */
     struct mtg_mlp_spec d;   /* d.in_dim must equal G's output width; D outputs 1 logit */
@@ -43,6 +60,7 @@ struct mtg_gan_cfg {
     struct mtg_adam_cfg d_opt;
     int batch;               /* real batch size per step */
     int g_max_batch;         /* rows G forward may take at once (>= batch); 0 = batch */
+    struct mtg_gan_recipe recipe;
 };
 
 struct mtg_gan_stats {
@@ -91,13 +109,20 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
  */
 void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale);
 
-/* n samples from G in chunks (does not disturb training state). out [n, data_dim]. */
+/*
+ * n samples from G in chunks (does not disturb training state). out [n, data_dim].
+ * With recipe.ema the EMA generator draws them.
+ */
 void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed);
 
 const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan);
 enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan);
 struct mtg_mlp *mtg_gan_generator(struct mtg_gan *gan);     /* NULL for role D */
 struct mtg_mlp *mtg_gan_discriminator(struct mtg_gan *gan); /* NULL for role G */
+/* The EMA of G's weights (same layout as G), NULL when recipe.ema is 0 or the role has no G. */
+struct mtg_mlp *mtg_gan_generator_ema(struct mtg_gan *gan);
+/* Restarts the EMA at G's current weights (after G was overwritten: a pull, a load). */
+void mtg_gan_ema_reset(struct mtg_gan *gan);
 struct mtg_adam *mtg_gan_g_opt(struct mtg_gan *gan);
 struct mtg_adam *mtg_gan_d_opt(struct mtg_gan *gan);
 int mtg_gan_data_dim(const struct mtg_gan *gan);

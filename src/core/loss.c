@@ -25,6 +25,19 @@ float mtg_loss_bce_logits(const float *logits, int n, float target, float *grad,
     return (float)(sum / n);
 }
 
+float mtg_loss_hinge(const float *logits, int n, float sign, float *grad, float scale)
+{
+    double sum = 0.0;
+    float g = scale / (float)n;
+    for (int i = 0; i < n; i++) {
+        float m = 1.0f - sign * logits[i];
+        sum += m > 0.0f ? m : 0.0f;
+        if (grad)
+            grad[i] = m > 0.0f ? -sign * g : 0.0f;
+    }
+    return (float)(sum / n);
+}
+
 void mtg_softmax(const float *logits, int n, int classes, float *probs)
 {
     for (int r = 0; r < n; r++) {

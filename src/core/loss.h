@@ -13,6 +13,12 @@
  */
 float mtg_loss_bce_logits(const float *logits, int n, float target, float *grad, float scale);
 
+/*
+ * Mean hinge loss relu(1 - sign x) over n logits (sign +1: real rows of D,
+ * -1: fake rows). If grad is non-NULL, writes its gradient scaled by scale / n.
+ */
+float mtg_loss_hinge(const float *logits, int n, float sign, float *grad, float scale);
+
 /* Numerically stable logistic function. */
 float mtg_sigmoid(float x);
 
