@@ -38,6 +38,30 @@ static void print_run(const struct mtg_bench_run *r)
            "sent %8.2f MB  received %8.2f MB\n",
            r->name, r->n_reached, r->n_tasks, r->to_target_s, r->virtual_s, (double)r->server_peak_rss / 1048576.0,
            (double)r->bytes_in / 1e6, (double)r->bytes_out / 1e6);
+    /* Means over the tasks, each metric beside its mean real-vs-real ceiling (DESIGN §11). */
+    double m[5] = {0}, c[5] = {0};
+    int n = r->sum.n_tasks, nc = 0;
+    for (int i = 0; i < n; i++) {
+        const struct mtg_summary_task *t = &r->sum.tasks[i];
+        const struct mtg_quality_task *ce = &t->ceiling;
+        double v[5] = {t->fidelity, t->fd, t->precision, t->recall, t->coverage};
+        double w[5] = {ce->fidelity, ce->fd, ce->precision, ce->recall, ce->coverage};
+        for (int k = 0; k < 5; k++)
+            m[k] += v[k] / n, c[k] += w[k] / n;
+        nc += ce->n > 0;
+    }
+    if (n == 0)
+        return;
+    static const char *const names[5] = {"fidelity", "FD", "precision", "recall", "coverage"};
+    printf("  %-22s mean of %d tasks, model/ceiling:", "", n);
+    for (int k = 0; k < 5; k++) {
+        int prec = k == 1 ? 2 : 3;
+        if (nc == n)
+            printf("  %s %.*f/%.*f", names[k], prec, m[k], prec, c[k]);
+        else
+            printf("  %s %.*f/-", names[k], prec, m[k]);
+    }
+    printf("\n");
 }
 
 static int run(struct bench *b, const struct mtg_cfg *cfg, const char *name, struct mtg_bench_run *r,

@@ -185,7 +185,9 @@ int mtg_cmd_demo(int argc, char **argv)
         sum->bytes_received = st.bytes_out;
         for (int t = 0; t < st.n_tasks; t++) {
             struct mtg_summary_task row = {.fidelity = ts[t].fidelity, .fd = ts[t].fd, .precision = ts[t].precision,
-                                           .recall = ts[t].recall, .steps = ts[t].steps, .reached_s = ts[t].reached_s};
+                                           .recall = ts[t].recall, .coverage = ts[t].coverage,
+                                           .ceiling = ts[t].ceiling, .steps = ts[t].steps,
+                                           .reached_s = ts[t].reached_s};
             snprintf(row.id, sizeof row.id, "%s", ts[t].id);
             mtg_summary_add(sum, &row);
         }

@@ -92,15 +92,16 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
         rc = mtg_quality_eval_task(q, label, x, EVAL_SAMPLES, &r, err);
         if (rc != MTG_OK)
             break;
-        row->fidelity = r.fidelity, row->fd = r.fd, row->precision = r.precision, row->recall = r.recall;
+        mtg_summary_task_set_quality(row, &r, mtg_quality_ceiling(q, label));
         row->steps = (uint64_t)s;
         fds[n_ref % REF_EVALS] = r.fd;
         recalls[n_ref % REF_EVALS] = r.recall;
         n_ref++;
         if (row->reached_s < 0 && r.fidelity >= cfg->train.target_fidelity)
             row->reached_s = now_s() - t0;
-        mtg_log(MTG_LOG_INFO, "train-local", "%s step %lld d_loss %.3f g_loss %.3f fidelity %.3f fd %.2f P %.2f R %.2f",
-                id, (long long)s, (double)st.d_loss, (double)st.g_loss, r.fidelity, r.fd, r.precision, r.recall);
+        mtg_log(MTG_LOG_INFO, "train-local",
+                "%s step %lld d_loss %.3f g_loss %.3f fidelity %.3f fd %.2f P %.2f R %.2f C %.2f", id, (long long)s,
+                (double)st.d_loss, (double)st.g_loss, r.fidelity, r.fd, r.precision, r.recall, r.coverage);
     }
     if (rc == MTG_OK) {
         int k = n_ref < REF_EVALS ? n_ref : REF_EVALS;

@@ -71,6 +71,10 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->model.batch = g.batch;
     c->model.sharing = MTG_CFG_SHARE_NONE;
     c->model.width_mult = 1;
+    c->model.recipe.loss = (int)g.recipe.loss;
+    c->model.recipe.ema = g.recipe.ema;
+    c->model.recipe.noise = g.recipe.noise;
+    c->model.recipe.real_label = g.recipe.real_label;
     c->data.dataset = MTG_CFG_DATA_DIGITS;
     snprintf(c->data.dir, sizeof c->data.dir, "data");
     c->data.partition.tasks_per_edge_min = 4;
@@ -102,7 +106,8 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->train.max_steps = 5000;
     c->train.target_fidelity = 0.9;
     c->train.target_fd_ratio = 1.2;
-    c->train.target_recall_ratio = 0.8;
+    c->train.target_recall_ratio = 0.6; /* DESIGN §11: recall and coverage >= 0.6x the ceiling */
+    c->train.target_coverage_ratio = 0.6;
     c->train.eval_every = 100;
     c->limits.max_body_bytes = 64ll << 20;
     c->limits.edge_expiry_ms = 30000;
@@ -385,6 +390,10 @@ int mtg_cfg_gan(const struct mtg_cfg *c, const char *task_id, int data_dim, stru
     if (rc != MTG_OK)
         return rc;
     out->batch = c->model.batch;
+    out->recipe = (struct mtg_gan_recipe){.loss = (enum mtg_gan_loss)c->model.recipe.loss,
+                                          .ema = (float)c->model.recipe.ema,
+                                          .noise = (float)c->model.recipe.noise,
+                                          .real_label = (float)c->model.recipe.real_label};
     if (out->g_max_batch != 0 && out->g_max_batch < out->batch)
         out->g_max_batch = out->batch;
     if (c->model.width_mult > 1)

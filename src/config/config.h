@@ -144,6 +144,12 @@ struct mtg_cfg {
         int batch;
         enum mtg_cfg_sharing sharing;
         int width_mult;
+        struct {
+            int loss;            /* enum mtg_gan_loss */
+            double ema;
+            double noise;
+            double real_label;
+        } recipe;
     } model;
 
     int n_tasks;
@@ -200,8 +206,9 @@ struct mtg_cfg {
         double max_wall_s;  /* 0 = no wall-clock budget */
         double target_fidelity;
         double target_fd_ratio;     /* FD <= ratio x centralised FD (DESIGN §11) */
-        double target_recall_ratio; /* recall >= ratio x centralised recall */
-        char reference[MTG_CFG_PATH_MAX]; /* train-local JSON with fd_ref/recall_ref per task */
+        double target_recall_ratio; /* recall >= ratio x the task's real-vs-real ceiling recall */
+        double target_coverage_ratio; /* coverage >= ratio x the ceiling coverage */
+        char reference[MTG_CFG_PATH_MAX]; /* train-local JSON with fd_ref per task: the full target */
         int eval_every;             /* steps; 0 = only at the end */
         bool deterministic;         /* DESIGN §4 reproducibility: no decision reads the wall clock */
     } train;

@@ -11,6 +11,7 @@ _Static_assert(MTG_LOG_DEBUG == 0 && MTG_LOG_OFF == 4, "log_names must follow en
 static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
+static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */
 static const char *const dataset_names[] = {"digits", "ring", NULL};
 static const char *const spol_names[] = {"fixed", "profiled", "async", NULL};
 static const char *const epol_names[] = {"round-robin", "loss-weighted", NULL};
@@ -79,6 +80,14 @@ static const struct mtg_cfg_key top_keys[] = {
     {INT("model.batch", model.batch, 1, 65536), .help = "real samples per step"},
     {ENUM("model.sharing", model.sharing, sharing_names), .help = "none: one G/D pair per task"},
     {INT("model.width_mult", model.width_mult, 1, 64), .help = "multiplies every hidden width"},
+    {ENUM("model.loss", model.recipe.loss, loss_names), .env = "MTGAN_LOSS",
+     .help = "GAN loss: ns = non-saturating BCE, hinge"},
+    {DBL("model.ema", model.recipe.ema, 0, 1), .flags = MTG_CFG_F_HI_OPEN, .env = "MTGAN_EMA",
+     .help = "per-step decay of the EMA of G's weights, which is what is sampled, served and exported; 0 = off"},
+    {DBL("model.instance_noise", model.recipe.noise, 0, 10), .env = "MTGAN_INSTANCE_NOISE",
+     .help = "std of Gaussian noise added to D's real and fake inputs; 0 = off"},
+    {DBL("model.real_label", model.recipe.real_label, 0.5, 1), .flags = MTG_CFG_F_LO_OPEN,
+     .env = "MTGAN_REAL_LABEL", .help = "ns loss: D's target for real rows (one-sided label smoothing); 1 = off"},
     {.path = "tasks", .kind = MTG_CFG_K_ARRAY, .help = "per-task networks (see tasks[].*)"},
     OBJ("data"),
     {ENUM("data.dataset", data.dataset, dataset_names), .help = "8x8 digits or the 2-D ring"},
@@ -140,11 +149,13 @@ static const struct mtg_cfg_key top_keys[] = {
     {DBL("train.target_fd_ratio", train.target_fd_ratio, 0, 1e6), .flags = MTG_CFG_F_LO_OPEN,
      .help = "FD target as a multiple of the centralised FD"},
     {DBL("train.target_recall_ratio", train.target_recall_ratio, 0, 10),
-     .help = "recall target as a multiple of the centralised recall"},
+     .help = "full target: recall >= this x the task's real-vs-real ceiling recall (DESIGN 11); 0 = off"},
+    {DBL("train.target_coverage_ratio", train.target_coverage_ratio, 0, 10),
+     .help = "full target: coverage >= this x the task's real-vs-real ceiling coverage; 0 = off"},
     {STR("train.reference", train.reference), .env = "MTGAN_REFERENCE", .flag = "reference",
      .bins = BIN(SERVER) | BIN(DEMO) | BIN(BENCH), .meta = "FILE",
-     .help = "train-local --json summary whose fd_ref/recall_ref set each task's quality target, by task id "
-             "(tasks added later too); empty = fidelity only"},
+     .help = "train-local --json summary whose fd_ref turns on each task's full quality target (FD, recall, "
+             "coverage), by task id (tasks added later too); empty = fidelity only"},
     {INT("train.eval_every", train.eval_every, 0, 1e9), .help = "steps between quality checks; 0 = end only"},
     {BOOL("train.deterministic", train.deterministic), .env = "MTGAN_DETERMINISTIC", .flag = "deterministic",
      .bins = RUN_BINS,

@@ -65,11 +65,17 @@ static int observe(struct mtg_bench_run *r, const cJSON *st, double t)
         struct mtg_summary_task row = {.reached_s = cJSON_IsNumber(rs) ? rs->valuedouble : -1,
                                        .steps = (uint64_t)num(tj, "steps")};
         snprintf(row.id, sizeof row.id, "%s", tj->string);
+        const cJSON *ce = cJSON_GetObjectItemCaseSensitive(tj, "ceiling");
+        if (cJSON_IsObject(ce))
+            row.ceiling = (struct mtg_quality_task){.n = (int)num(ce, "n"), .fidelity = num(ce, "fidelity"), .fd = num(ce, "fd"),
+                                                    .precision = num(ce, "precision"), .recall = num(ce, "recall"),
+                                                    .coverage = num(ce, "coverage")};
         if (q) {
             row.fidelity = num(q, "fidelity");
             row.fd = num(q, "fd");
             row.precision = num(q, "precision");
             row.recall = num(q, "recall");
+            row.coverage = num(q, "coverage");
             evaluated++;
             fd += row.fd;
         }
@@ -207,8 +213,11 @@ cJSON *mtg_bench_run_json(const struct mtg_bench_run *r)
         cJSON_AddNumberToObject(tj, "fidelity", t->fidelity);
         cJSON_AddNumberToObject(tj, "fd", t->fd);
         cJSON_AddNumberToObject(tj, "recall", t->recall);
+        cJSON_AddNumberToObject(tj, "coverage", t->coverage);
         cJSON_AddNumberToObject(tj, "steps", (double)t->steps);
         cJSON_AddNumberToObject(tj, "reached_s", t->reached_s);
+        if (t->ceiling.n > 0)
+            mtg_summary_ceiling_json(tj, &t->ceiling);
     }
     cJSON *trace = cJSON_AddArrayToObject(o, "trace");
     for (int i = 0; i < r->trace_n; i++) {

@@ -19,6 +19,8 @@ struct class_ref {
     double *mu;       /* [feat_dim] */
     double *cov_sqrt; /* [feat_dim, feat_dim]: S^{1/2}, so FD needs one eigensolve */
     double cov_trace;
+    double *radius2;  /* [n]: squared k-NN radii of feat, shared by every evaluation */
+    struct mtg_quality_task ceiling; /* n = 0 until mtg_quality_set_ceiling */
 };
 
 struct mtg_quality {
@@ -38,6 +40,7 @@ void mtg_quality_free(struct mtg_quality *q)
         free(q->ref[c].feat);
         free(q->ref[c].mu);
         free(q->ref[c].cov_sqrt);
+        free(q->ref[c].radius2);
     }
     free(q->ref);
     mtg_mlp_free(q->clf);
@@ -79,8 +82,9 @@ static int build_class_ref(struct mtg_quality *q, const struct mtg_dataset *ref,
     cr->feat = malloc((size_t)cr->n * (size_t)d * sizeof *cr->feat);
     cr->mu = malloc((size_t)d * sizeof *cr->mu);
     cr->cov_sqrt = malloc((size_t)d * (size_t)d * sizeof *cr->cov_sqrt);
+    cr->radius2 = malloc((size_t)cr->n * sizeof *cr->radius2);
     cov = malloc((size_t)d * (size_t)d * sizeof *cov);
-    if (!cr->feat || !cr->mu || !cr->cov_sqrt || !cov) {
+    if (!cr->feat || !cr->mu || !cr->cov_sqrt || !cr->radius2 || !cov) {
         rc = mtg_err_set(err, MTG_ENOMEM, "quality: out of memory for class %d", c);
         goto done;
     }
@@ -88,6 +92,8 @@ static int build_class_ref(struct mtg_quality *q, const struct mtg_dataset *ref,
     rc = mtg_quality_gauss_fit(cr->feat, cr->n, d, cr->mu, cov, err);
     if (rc == MTG_OK)
         rc = mtg_quality_psd_sqrt(cov, d, cr->cov_sqrt, err);
+    if (rc == MTG_OK)
+        rc = mtg_quality_knn_radii(cr->feat, cr->n, d, MTG_QUALITY_PR_K, cr->radius2, err);
     if (rc != MTG_OK) {
         mtg_err_wrap(err, "quality: class %d", c);
         goto done;
@@ -170,6 +176,10 @@ int mtg_quality_new_digits(const char *digits_path, const char *cache_path,
         rc = mtg_quality_classifier_load_or_train(cache_path, train, cfg, &clf, err);
     if (rc == MTG_OK)
         rc = mtg_quality_new(clf, held, out, err); /* consumes clf */
+    if (rc == MTG_OK && (rc = mtg_quality_set_ceiling(*out, train, err)) != MTG_OK) {
+        mtg_quality_free(*out);
+        *out = NULL;
+    }
     mtg_data_free(all);
     mtg_data_free(train);
     mtg_data_free(held);
@@ -244,9 +254,9 @@ int mtg_quality_eval_task(const struct mtg_quality *q, int label, const float *s
     if (rc == MTG_OK)
         rc = mtg_quality_frechet_sqrt(cr->mu, cr->cov_sqrt, cr->cov_trace, mu, cov, d, &out->fd,
                                       err);
+    struct mtg_quality_prc m;
     if (rc == MTG_OK)
-        rc = mtg_quality_precision_recall(cr->feat, cr->n, feat, n, d, MTG_QUALITY_PR_K,
-                                          &out->precision, &out->recall, err);
+        rc = mtg_quality_prc(cr->feat, cr->radius2, cr->n, feat, n, d, MTG_QUALITY_PR_K, &m, err);
     if (rc != MTG_OK) {
         mtg_err_wrap(err, "quality: task class %d", label);
         goto done;
@@ -254,10 +264,48 @@ int mtg_quality_eval_task(const struct mtg_quality *q, int label, const float *s
     out->label = label;
     out->n = n;
     out->fidelity = (double)hits / (double)n;
+    out->precision = m.precision;
+    out->recall = m.recall;
+    out->coverage = m.coverage;
 done:
     free(feat);
     free(probs);
     free(mu);
     free(cov);
     return rc;
+}
+
+int mtg_quality_set_ceiling(struct mtg_quality *q, const struct mtg_dataset *real,
+                            struct mtg_err *err)
+{
+    if (!q || !real)
+        return mtg_err_set(err, MTG_EINVAL, "quality ceiling: NULL argument");
+    if (mtg_data_dim(real) != q->in_dim || mtg_data_n_classes(real) != q->n_classes)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "quality ceiling: real data (%d features, %d classes) does not fit the "
+                           "evaluator (%d, %d)",
+                           mtg_data_dim(real), mtg_data_n_classes(real), q->in_dim, q->n_classes);
+    for (int c = 0; c < q->n_classes; c++) {
+        struct mtg_dataset *sub = NULL;
+        struct mtg_quality_task r;
+        int rc = mtg_data_class_subset(real, c, &sub, err);
+        if (rc == MTG_OK && mtg_data_n(sub) > MTG_QUALITY_PR_K)
+            rc = mtg_quality_eval_task(q, c, mtg_data_x(sub), mtg_data_n(sub), &r, err);
+        else
+            memset(&r, 0, sizeof r); /* too few rows: the ceiling stays unknown */
+        mtg_data_free(sub);
+        if (rc != MTG_OK) {
+            mtg_err_wrap(err, "quality ceiling");
+            return rc;
+        }
+        q->ref[c].ceiling = r;
+    }
+    return MTG_OK;
+}
+
+const struct mtg_quality_task *mtg_quality_ceiling(const struct mtg_quality *q, int label)
+{
+    if (!q || label < 0 || label >= q->n_classes || q->ref[label].ceiling.n == 0)
+        return NULL;
+    return &q->ref[label].ceiling;
 }

@@ -236,10 +236,8 @@ int mtg_sedna_eval_kb(const struct mtg_cfg *cfg, const struct mtg_sedna_kb *kb,
             mtg_err_wrap(err, "eval: task %s", e->id);
             break;
         }
-        struct mtg_summary_task row = {
-            .fidelity = r.fidelity, .fd = r.fd, .precision = r.precision, .recall = r.recall,
-            .steps = e->steps > 0 ? (uint64_t)e->steps : 0, .reached_s = -1,
-        };
+        struct mtg_summary_task row = {.steps = e->steps > 0 ? (uint64_t)e->steps : 0, .reached_s = -1};
+        mtg_summary_task_set_quality(&row, &r, mtg_quality_ceiling(q, label));
         snprintf(row.id, sizeof row.id, "%s", e->id);
         mtg_summary_add(sum, &row);
         scored++;

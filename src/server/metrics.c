@@ -99,14 +99,16 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
     for (int t = 0; t < n; t++)
         emit(&b, "mtgan_task_loss{task=\"%s\",net=\"d\"} %g\nmtgan_task_loss{task=\"%s\",net=\"g\"} %g\n", ts[t].id,
              (double)ts[t].loss_d, ts[t].id, (double)ts[t].loss_g);
-    emit(&b, "# HELP mtgan_task_quality Latest quality per task (fidelity, fd, precision, recall).\n"
+    emit(&b, "# HELP mtgan_task_quality Latest quality per task (fidelity, fd, precision, recall, coverage).\n"
              "# TYPE mtgan_task_quality gauge\n");
     for (int t = 0; t < n; t++)
         if (ts[t].evaluated)
             emit(&b,
                  "mtgan_task_quality{task=\"%s\",metric=\"fidelity\"} %g\nmtgan_task_quality{task=\"%s\",metric=\"fd\"} %g\n"
-                 "mtgan_task_quality{task=\"%s\",metric=\"precision\"} %g\nmtgan_task_quality{task=\"%s\",metric=\"recall\"} %g\n",
-                 ts[t].id, ts[t].fidelity, ts[t].id, ts[t].fd, ts[t].id, ts[t].precision, ts[t].id, ts[t].recall);
+                 "mtgan_task_quality{task=\"%s\",metric=\"precision\"} %g\nmtgan_task_quality{task=\"%s\",metric=\"recall\"} %g\n"
+                 "mtgan_task_quality{task=\"%s\",metric=\"coverage\"} %g\n",
+                 ts[t].id, ts[t].fidelity, ts[t].id, ts[t].fd, ts[t].id, ts[t].precision, ts[t].id, ts[t].recall,
+                 ts[t].id, ts[t].coverage);
     free(ts);
     if (b.failed) {
         free(b.p);

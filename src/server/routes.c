@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "data/image.h"
+#include "quality/summary.h"
 #include "server/server_internal.h"
 #include "wire/blob.h"
 
@@ -83,11 +84,16 @@ cJSON *srv_task_json(struct mtg_srv *s, int t)
         cJSON_AddNumberToObject(qj, "fd", q->fd);
         cJSON_AddNumberToObject(qj, "precision", q->precision);
         cJSON_AddNumberToObject(qj, "recall", q->recall);
+        cJSON_AddNumberToObject(qj, "coverage", q->coverage);
         cJSON_AddNumberToObject(qj, "version", (double)q->version);
         cJSON_AddNumberToObject(qj, "steps", (double)q->steps);
     }
     if (q->reached_s >= 0)
         cJSON_AddNumberToObject(o, "reached_s", q->reached_s);
+    /* What the task's real images score (quality.h): the scale recall and coverage are read on. */
+    const struct mtg_quality_task *ce = mtg_quality_ceiling(s->quality, srv_task_label(s, t));
+    if (ce)
+        mtg_summary_ceiling_json(o, ce);
     return o;
 }
 

@@ -282,26 +282,33 @@ fail:
 
 unsigned mtg_srv_port(const struct mtg_srv *s) { return mtg_http_server_port(s->http); }
 
-/* Quality target (DESIGN §11): fidelity, plus FD and recall against the centralised reference when known. */
+/*
+ * Quality target (DESIGN §11): fidelity; for a task with a centralised
+ * reference (train.reference) the full target also needs FD against that
+ * reference, and recall and coverage against the task's real-vs-real
+ * ceiling - collapse shows in those two, and the ceiling says what real
+ * data itself scores, so the ratios mean the same for every class.
+ */
 static int reached_target(const struct mtg_srv *s, int t, const struct srv_quality *q)
 {
-    if (q->fidelity < s->cfg->train.target_fidelity)
+    const struct mtg_cfg *c = s->cfg;
+    if (q->fidelity < c->train.target_fidelity)
         return 0;
-    if (s->ref_fd[t] > 0 && q->fd > s->cfg->train.target_fd_ratio * s->ref_fd[t])
+    if (!(s->ref_fd[t] > 0))
+        return 1;
+    if (q->fd > c->train.target_fd_ratio * s->ref_fd[t])
         return 0;
-    if (s->ref_recall[t] > 0 && q->recall < s->cfg->train.target_recall_ratio * s->ref_recall[t])
-        return 0;
-    return 1;
+    const struct mtg_quality_task *ce = mtg_quality_ceiling(s->quality, srv_task_label(s, t));
+    return !ce || (q->recall >= c->train.target_recall_ratio * ce->recall &&
+                   q->coverage >= c->train.target_coverage_ratio * ce->coverage);
 }
 
 void srv_task_reference(struct mtg_srv *s, int t)
 {
     s->ref_fd[t] = 0;
-    s->ref_recall[t] = 0;
     for (int i = 0; i < s->n_refs; i++) {
         if (strcmp(s->refs[i].id, srv_task_id(s, t)) == 0) {
             s->ref_fd[t] = s->refs[i].fd;
-            s->ref_recall[t] = s->refs[i].recall;
             return;
         }
     }
@@ -315,10 +322,11 @@ void srv_task_reset_quality(struct mtg_srv *s, int t)
 }
 
 /*
- * Reads fd_ref / recall_ref per task from a train-local --json summary and
- * keeps every row, not just the current tasks': a task that joins later
- * (an edge declaring new data, PUT /v1/tasks) is judged by the same full
- * target, not by fidelity alone.
+ * Reads fd_ref per task from a train-local --json summary and keeps every
+ * row, not just the current tasks': a task that joins later (an edge
+ * declaring new data, PUT /v1/tasks) is judged by the same full target,
+ * not by fidelity alone. Its recall_ref is no longer read: recall and
+ * coverage are judged against the real-vs-real ceiling (reached_target).
  */
 static int load_reference(struct mtg_srv *s, struct mtg_err *err)
 {
@@ -346,13 +354,11 @@ static int load_reference(struct mtg_srv *s, struct mtg_err *err)
     }
     for (cJSON *tj = tasks->child; tj; tj = tj->next) {
         cJSON *fd = cJSON_GetObjectItemCaseSensitive(tj, "fd_ref");
-        cJSON *rc = cJSON_GetObjectItemCaseSensitive(tj, "recall_ref");
         if (!tj->string || strlen(tj->string) >= sizeof s->refs[0].id || !cJSON_IsNumber(fd) || !(fd->valuedouble > 0))
             continue;
         struct srv_reference *r = &s->refs[s->n_refs++];
         snprintf(r->id, sizeof r->id, "%s", tj->string);
         r->fd = fd->valuedouble;
-        r->recall = cJSON_IsNumber(rc) && rc->valuedouble > 0 ? rc->valuedouble : 0;
     }
     cJSON_Delete(o);
     int found = 0;
@@ -414,6 +420,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         q->fd = r.fd;
         q->precision = r.precision;
         q->recall = r.recall;
+        q->coverage = r.coverage;
         int at_target = reached_target(s, t, q);
         if (at_target && q->reached_s < 0) {
             q->reached_s = (double)(now - s->start_ms) / 1000.0;
@@ -538,6 +545,10 @@ void mtg_srv_status(struct mtg_srv *s, struct mtg_srv_status *st, struct mtg_srv
         o->fd = s->q[t].fd;
         o->precision = s->q[t].precision;
         o->recall = s->q[t].recall;
+        o->coverage = s->q[t].coverage;
+        const struct mtg_quality_task *ce = mtg_quality_ceiling(s->quality, srv_task_label(s, t));
+        if (ce)
+            o->ceiling = *ce;
         o->reached_s = s->q[t].reached_s;
         struct srv_task_view v;
         srv_task_view(s, t, &v);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "quality/quality.h"
 
 struct mtg_err;
 struct mtg_srv;
@@ -31,6 +32,8 @@ struct mtg_srv_task_status {
     double fd;
     double precision;
     double recall;
+    double coverage;
+    struct mtg_quality_task ceiling; /* the task's real-vs-real ceiling (quality.h); n = 0 = unknown */
     double reached_s; /* seconds from start to the quality target; < 0 = not yet */
     float loss_d;
     float loss_g;

@@ -24,7 +24,6 @@ struct srv_lifelong;
 struct srv_reference {
     char id[64];
     double fd;
-    double recall;
 };
 
 #define SRV_MAX_TASKS MTG_SCHED_MAX_TASKS
@@ -38,6 +37,7 @@ struct srv_quality {
     double fd;
     double precision;
     double recall;
+    double coverage;
     double reached_s;
 };
 
@@ -48,7 +48,6 @@ struct mtg_srv {
     struct mtg_http_server *http;
     struct mtg_quality *quality;     /* NULL when evaluation is off */
     double ref_fd[SRV_MAX_TASKS];    /* centralised FD per task from train-local, 0 = unknown */
-    double ref_recall[SRV_MAX_TASKS];
     struct srv_reference *refs;      /* train.reference by task id, so tasks that join later get theirs */
     int n_refs;
     int64_t start_ms;
@@ -111,7 +110,7 @@ const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
 int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
-/* Sets task t's quality reference (ref_fd, ref_recall) from train.reference by its id; 0 when absent. */
+/* Sets task t's quality reference (ref_fd) from train.reference by its id; 0 when absent. */
 void srv_task_reference(struct mtg_srv *s, int t);
 /* Forgets task t's measured quality (new or replaced parameters) and looks up its target again. */
 void srv_task_reset_quality(struct mtg_srv *s, int t);

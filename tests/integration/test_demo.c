@@ -99,6 +99,19 @@ static void run_demo(const char *protocol, const char *steps, double timeout_s)
         cr_expect(f && f->valuedouble >= 0 && f->valuedouble <= 1, "%s fidelity out of [0, 1]", ids[i]);
         cr_expect(s && s->valuedouble >= strtod(steps, NULL), "%s: %g steps, budget %s", ids[i],
                   s ? s->valuedouble : -1, steps);
+        cJSON *c = num_at(t, "coverage", ids[i]);
+        cr_expect(c && c->valuedouble >= 0 && c->valuedouble <= 1, "%s coverage out of [0, 1]", ids[i]);
+        /* The real-vs-real ceiling (DESIGN §11): real digits score high on every metric. */
+        cJSON *ce = cJSON_GetObjectItemCaseSensitive(t, "ceiling");
+        cr_expect(cJSON_IsObject(ce), "%s: no ceiling", ids[i]);
+        static const char *const keys[] = {"precision", "recall", "coverage", "fidelity"};
+        for (int k = 0; ce && k < 4; k++) {
+            cJSON *v = num_at(ce, keys[k], ids[i]);
+            cr_expect(v && v->valuedouble >= 0.5 && v->valuedouble <= 1, "%s ceiling %s %g", ids[i], keys[k],
+                      v ? v->valuedouble : -1);
+        }
+        if (ce)
+            num_at(ce, "fd", ids[i]);
     }
     cJSON_Delete(o);
 

@@ -1,4 +1,4 @@
-/* Tests for src/quality: classifier, fidelity, Fréchet distance, precision/recall. */
+/* Tests for src/quality: classifier, fidelity, Fréchet distance, precision/recall/coverage, ceiling. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -158,13 +158,78 @@ Test(quality, mode_collapse_keeps_fidelity_but_loses_recall)
     struct mtg_quality_task r;
     cr_assert_eq(mtg_quality_eval_task(q, 4, x, 200, &r, &err), MTG_OK, "%s", err.msg);
     struct mtg_quality_task good = eval_class(train, 4, 4);
-    cr_log_info("collapsed: fid %.3f P %.3f R %.3f fd %.2f (real fd %.2f)", r.fidelity,
-                r.precision, r.recall, r.fd, good.fd);
+    cr_log_info("collapsed: fid %.3f P %.3f R %.3f C %.3f fd %.2f (real fd %.2f C %.3f)", r.fidelity,
+                r.precision, r.recall, r.coverage, r.fd, good.fd, good.coverage);
     cr_assert_geq(r.fidelity, 0.9);
     cr_assert_leq(r.recall, 0.2, "recall %.3f", r.recall);
+    cr_assert_leq(r.coverage, 0.25, "coverage %.3f", r.coverage);
     cr_assert_gt(r.fd, 2.0 * good.fd);
     free(x);
     mtg_data_free(four);
+}
+
+/*
+ * The real-vs-real ceiling: each class's train images scored against its
+ * held-out reference. Real data must look like real data on every metric,
+ * or no generator could be judged against it.
+ */
+Test(quality, ceiling_of_real_digits_is_high)
+{
+    for (int c = 0; c < 10; c++) {
+        const struct mtg_quality_task *ce = mtg_quality_ceiling(q, c);
+        cr_assert_not_null(ce, "class %d has no ceiling", c);
+        cr_log_info("class %d ceiling (n %d): fidelity %.3f fd %.2f P %.3f R %.3f C %.3f", c, ce->n,
+                    ce->fidelity, ce->fd, ce->precision, ce->recall, ce->coverage);
+        cr_assert_eq(ce->label, c);
+        cr_assert_eq(ce->n, mtg_data_class_count(train, c));
+        cr_assert_geq(ce->fidelity, 0.9, "class %d", c);
+        cr_assert_geq(ce->precision, 0.7, "class %d", c);
+        cr_assert_geq(ce->recall, 0.7, "class %d ceiling recall %.3f", c, ce->recall);
+        cr_assert_geq(ce->coverage, 0.7, "class %d ceiling coverage %.3f", c, ce->coverage);
+        /* The cached numbers are what scoring the same images gives. */
+        struct mtg_quality_task again = eval_class(train, c, c);
+        cr_assert_eq(again.coverage, ce->coverage);
+        cr_assert_float_eq(again.fd, ce->fd, 1e-9 * ce->fd);
+    }
+    cr_assert_null(mtg_quality_ceiling(q, 10));
+    cr_assert_null(mtg_quality_ceiling(q, -1));
+}
+
+/*
+ * A generator collapsed onto one real image (every sample a copy of it):
+ * fidelity and precision stay high, since that image is a fine digit, but
+ * its samples sit in the k-NN balls of that image's few neighbours only,
+ * so coverage drops far below the ceiling.
+ */
+Test(quality, collapse_onto_one_real_image_keeps_precision_loses_coverage)
+{
+    enum { N = 300 };
+    float *x = malloc((size_t)N * 64 * sizeof *x);
+    cr_assert_not_null(x);
+    double sum_p = 0;
+    for (int c = 0; c < 10; c++) {
+        struct mtg_dataset *sub;
+        struct mtg_err err = {0};
+        cr_assert_eq(mtg_data_class_subset(train, c, &sub, &err), MTG_OK);
+        for (int i = 0; i < N; i++)
+            memcpy(x + (size_t)i * 64, mtg_data_row(sub, 0), 64 * sizeof *x);
+        mtg_data_free(sub);
+        struct mtg_quality_task r;
+        cr_assert_eq(mtg_quality_eval_task(q, c, x, N, &r, &err), MTG_OK, "%s", err.msg);
+        const struct mtg_quality_task *ce = mtg_quality_ceiling(q, c);
+        cr_log_info("class %d one-image generator: fid %.3f P %.3f R %.3f C %.3f (ceiling C %.3f)", c,
+                    r.fidelity, r.precision, r.recall, r.coverage, ce->coverage);
+        cr_assert_geq(r.fidelity, 0.9, "class %d", c);
+        cr_assert_leq(r.coverage, 0.3 * ce->coverage, "class %d coverage %.3f vs ceiling %.3f", c,
+                      r.coverage, ce->coverage);
+        cr_assert_leq(r.recall, 0.3 * ce->recall, "class %d recall %.3f vs ceiling %.3f", c, r.recall,
+                      ce->recall);
+        sum_p += r.precision;
+    }
+    /* All samples are one point, so per class precision is 0 or 1: the image is, or is not, inside
+     * some held-out image's ball. Most real images are. */
+    cr_assert_geq(sum_p / 10, 0.8, "mean precision %.3f", sum_p / 10);
+    free(x);
 }
 
 Test(quality, eval_rejects_bad_input)
@@ -268,6 +333,142 @@ Test(prec_recall, disjoint_and_identical_sets)
     cr_assert_eq(p, 1.0);
     cr_assert_lt(r, 0.85, "recall %.3f", r);
     cr_assert_eq(mtg_quality_precision_recall(a, 3, a, N, D, 3, &p, &r, &err), MTG_EINVAL);
+}
+
+/* Coverage on constructed sets (Naeem et al. 2020): real balls holding a generated point. */
+Test(prec_recall, coverage_identical_collapsed_disjoint)
+{
+    enum { N = 60, D = 4 };
+    float a[N * D], far[N * D], one[N * D];
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 21);
+    mtg_rng_fill_normal(&rng, a, N * D, 0.0f, 1.0f);
+    for (int i = 0; i < N * D; i++)
+        far[i] = a[i] + 100.0f;
+    for (int i = 0; i < N; i++)
+        memcpy(one + i * D, a + 7 * D, D * sizeof(float));
+    struct mtg_quality_prc m;
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_quality_prc(a, NULL, N, a, N, D, 3, &m, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(m.coverage, 1.0);
+    cr_assert_eq(m.precision, 1.0);
+    cr_assert_eq(m.recall, 1.0);
+    cr_assert_eq(mtg_quality_prc(a, NULL, N, far, N, D, 3, &m, &err), MTG_OK);
+    cr_assert_eq(m.coverage, 0.0);
+    cr_assert_eq(m.precision, 0.0);
+    /* Every fake on real point 7: only balls reaching point 7 are covered - its own, and those of
+     * the few points that have it among their 3 nearest neighbours. */
+    cr_assert_eq(mtg_quality_prc(a, NULL, N, one, N, D, 3, &m, &err), MTG_OK);
+    int want = 0;
+    double r2[N];
+    cr_assert_eq(mtg_quality_knn_radii(a, N, D, 3, r2, &err), MTG_OK);
+    for (int i = 0; i < N; i++) {
+        double s = 0;
+        for (int j = 0; j < D; j++)
+            s += ((double)a[i * D + j] - a[7 * D + j]) * ((double)a[i * D + j] - a[7 * D + j]);
+        want += s <= r2[i] * (1 + 1e-9);
+    }
+    cr_log_info("collapsed onto one real point: P %.3f R %.3f C %.3f (%d balls)", m.precision, m.recall,
+                m.coverage, want);
+    cr_assert_eq(m.precision, 1.0, "a real point is inside its own ball");
+    cr_assert_float_eq(m.coverage, (double)want / N, 1e-12);
+    cr_assert_geq(want, 1);
+    cr_assert_leq(m.coverage, 0.15, "coverage %.3f", m.coverage);
+    /* Precomputed real radii give the same numbers. */
+    struct mtg_quality_prc m2;
+    cr_assert_eq(mtg_quality_prc(a, r2, N, one, N, D, 3, &m2, &err), MTG_OK);
+    cr_assert_eq(m2.coverage, m.coverage);
+    cr_assert_eq(m2.precision, m.precision);
+    cr_assert_eq(m2.recall, m.recall);
+    /* Denser fakes from the same distribution cover nearly every real ball (Lemma 2: 1 - 1/2^k at
+     * equal sizes, toward 1 as fakes outnumber reals). */
+    enum { M = 600 };
+    float *b = malloc(M * D * sizeof *b);
+    cr_assert_not_null(b);
+    mtg_rng_fill_normal(&rng, b, M * D, 0.0f, 1.0f);
+    cr_assert_eq(mtg_quality_prc(a, NULL, N, b, M, D, 3, &m, &err), MTG_OK);
+    cr_log_info("same distribution, %d vs %d: P %.3f R %.3f C %.3f", N, M, m.precision, m.recall,
+                m.coverage);
+    cr_assert_geq(m.coverage, 0.9);
+    free(b);
+    cr_assert_eq(mtg_quality_prc(a, NULL, 3, a, N, D, 3, &m, &err), MTG_EINVAL);
+    cr_assert_eq(mtg_quality_knn_radii(a, 3, D, 3, r2, &err), MTG_EINVAL);
+    one[5] = NAN;
+    cr_assert_eq(mtg_quality_prc(a, NULL, N, one, N, D, 3, &m, &err), MTG_ENOTFINITE);
+}
+
+/* Row blocks: a set larger than one distance block scores as the exact pairwise definition. */
+Test(prec_recall, blocked_distances_match_brute_force)
+{
+    enum { NR = 1100, NF = 1300, D = 3, K = 3 };
+    float *r = malloc(NR * D * sizeof *r), *f = malloc(NF * D * sizeof *f);
+    cr_assert(r && f);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 4);
+    mtg_rng_fill_normal(&rng, r, NR * D, 0.0f, 1.0f);
+    mtg_rng_fill_normal(&rng, f, NF * D, 0.3f, 0.8f);
+    struct mtg_quality_prc m;
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_quality_prc(r, NULL, NR, f, NF, D, K, &m, &err), MTG_OK, "%s", err.msg);
+    /* Brute force, in the same double arithmetic the definition states. */
+    double *rr = malloc(NR * sizeof *rr), *rf = malloc(NF * sizeof *rf);
+    cr_assert(rr && rf);
+    for (int pass = 0; pass < 2; pass++) {
+        const float *x = pass ? f : r;
+        int n = pass ? NF : NR;
+        double *out = pass ? rf : rr;
+        for (int i = 0; i < n; i++) {
+            double best[K] = {INFINITY, INFINITY, INFINITY};
+            for (int j = 0; j < n; j++) {
+                if (j == i)
+                    continue;
+                double s = 0;
+                for (int t = 0; t < D; t++)
+                    s += ((double)x[i * D + t] - x[j * D + t]) * ((double)x[i * D + t] - x[j * D + t]);
+                for (int p = 0; p < K; p++)
+                    if (s < best[p]) {
+                        for (int u = K - 1; u > p; u--)
+                            best[u] = best[u - 1];
+                        best[p] = s;
+                        break;
+                    }
+            }
+            out[i] = best[K - 1];
+        }
+    }
+    long prec = 0, rec = 0, cov = 0;
+    for (int a = 0; a < NF; a++)
+        for (int i = 0; i < NR; i++) {
+            double s = 0;
+            for (int t = 0; t < D; t++)
+                s += ((double)f[a * D + t] - r[i * D + t]) * ((double)f[a * D + t] - r[i * D + t]);
+            if (s <= rr[i]) {
+                prec++;
+                break;
+            }
+        }
+    for (int i = 0; i < NR; i++) {
+        int in_rec = 0, in_cov = 0;
+        for (int a = 0; a < NF; a++) {
+            double s = 0;
+            for (int t = 0; t < D; t++)
+                s += ((double)f[a * D + t] - r[i * D + t]) * ((double)f[a * D + t] - r[i * D + t]);
+            in_rec |= s <= rf[a];
+            in_cov |= s <= rr[i];
+        }
+        rec += in_rec;
+        cov += in_cov;
+    }
+    cr_log_info("blocked P %.4f R %.4f C %.4f; brute %.4f %.4f %.4f", m.precision, m.recall, m.coverage,
+                (double)prec / NF, (double)rec / NR, (double)cov / NR);
+    /* Rounding may flip a point lying exactly on a ball's edge; random data has none. */
+    cr_assert_eq(m.precision, (double)prec / NF);
+    cr_assert_eq(m.recall, (double)rec / NR);
+    cr_assert_eq(m.coverage, (double)cov / NR);
+    free(rr);
+    free(rf);
+    free(r);
+    free(f);
 }
 
 /* The blob cache: written on first use, reused when the key matches, replaced when not. */
