@@ -7,8 +7,10 @@
 #   build/deps.sh --dev        also the reliability tools: clang (make fuzz), valgrind (make valgrind)
 set -euo pipefail
 
+# dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), DESIGN §11 (b).
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libopenblas-dev
-      libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev)
+      libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev
+      dataset-fashion-mnist)
 
 mode="${1:-install}"
 if [ "$mode" = "--dev" ]; then

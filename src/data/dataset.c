@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/digits.h"
+#include "data/fashion.h"
+#include "data/ring.h"
 
 struct mtg_dataset {
     int n;
@@ -66,6 +69,37 @@ int mtg_data_from_array(const float *x, const int *labels, int n, int dim, int n
         if (labels)
             memcpy(ds->labels, labels, (size_t)n * sizeof *ds->labels);
     }
+    *out = ds;
+    return MTG_OK;
+}
+
+int mtg_data_from_u8(const unsigned char *px, const unsigned char *labels, int n, int dim,
+                     int n_classes, float scale, struct mtg_dataset **out, struct mtg_err *err)
+{
+    if (!out || (n > 0 && !px))
+        return mtg_err_set(err, MTG_EINVAL, "dataset: NULL argument");
+    *out = NULL;
+    if (!(scale > 0))
+        return mtg_err_set(err, MTG_EINVAL, "dataset: scale %g, need > 0", (double)scale);
+    if (labels) {
+        for (int i = 0; i < n; i++)
+            if (labels[i] >= n_classes)
+                return mtg_err_set(err, MTG_ERANGE, "dataset: label %d of row %d outside [0, %d)",
+                                   labels[i], i, n_classes);
+    }
+    struct mtg_dataset *ds;
+    int rc = dataset_alloc(n, dim, n_classes, &ds, err);
+    if (rc != MTG_OK)
+        return rc;
+    /* A table, not px * (1 / scale): each value is the correctly rounded quotient (255/255 == 1). */
+    float table[256];
+    for (int v = 0; v < 256; v++)
+        table[v] = (float)v / scale;
+    size_t total = (size_t)n * (size_t)dim;
+    for (size_t k = 0; k < total; k++)
+        ds->x[k] = table[px[k]];
+    for (int i = 0; labels && i < n; i++)
+        ds->labels[i] = labels[i];
     *out = ds;
     return MTG_OK;
 }
@@ -203,5 +237,103 @@ fail:
     free(seen);
     free(tr_idx);
     free(ho_idx);
+    return rc;
+}
+
+int mtg_data_first_per_class(const struct mtg_dataset *ds, int limit, struct mtg_dataset **out,
+                             struct mtg_err *err)
+{
+    if (!ds || !out)
+        return mtg_err_set(err, MTG_EINVAL, "dataset first per class: NULL argument");
+    *out = NULL;
+    if (limit < 0)
+        return mtg_err_set(err, MTG_EINVAL, "dataset: per-class limit %d, need >= 0", limit);
+    int *seen = calloc((size_t)ds->n_classes, sizeof *seen);
+    int *idx = malloc(((size_t)ds->n + 1) * sizeof *idx);
+    int rc = MTG_OK, n = 0;
+    if (!seen || !idx) {
+        rc = mtg_err_set(err, MTG_ENOMEM, "dataset first per class: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < ds->n; i++)
+        if (limit == 0 || seen[ds->labels[i]]++ < limit)
+            idx[n++] = i;
+    rc = mtg_data_subset(ds, idx, n, out, err);
+done:
+    free(seen);
+    free(idx);
+    return rc;
+}
+
+static const struct mtg_data_kind_info kinds[] = {
+    [MTG_DATA_KIND_DIGITS] = {"digits", "digit", MTG_DATA_DIGITS_SIDE, MTG_DATA_DIGITS_DIM,
+                              MTG_DATA_DIGITS_CLASSES},
+    [MTG_DATA_KIND_RING] = {"ring", "ring", 0, MTG_DATA_RING_DIM, 1},
+    [MTG_DATA_KIND_FASHION] = {"fashion-mnist", MTG_DATA_FASHION_TASK_PREFIX,
+                               MTG_DATA_FASHION_SIDE, MTG_DATA_FASHION_DIM,
+                               MTG_DATA_FASHION_CLASSES},
+};
+#define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+const struct mtg_data_kind_info *mtg_data_kind_info(int kind)
+{
+    return kind >= 0 && kind < N_KINDS ? &kinds[kind] : NULL;
+}
+
+int mtg_data_kind_parse(const char *name, int *kind, struct mtg_err *err)
+{
+    for (int k = 0; name && kind && k < N_KINDS; k++)
+        if (strcmp(name, kinds[k].name) == 0) {
+            *kind = k;
+            return MTG_OK;
+        }
+    return mtg_err_set(err, MTG_EINVAL,
+                       "dataset \"%s\": unknown, expected digits, ring or fashion-mnist",
+                       name ? name : "(null)");
+}
+
+/* digits: the held-out rule of mtg_data_split, so every process agrees on the halves. */
+static int load_digits_split(const char *path, int split, struct mtg_dataset **out,
+                             struct mtg_err *err)
+{
+    struct mtg_dataset *all = NULL, *train = NULL, *held = NULL;
+    if (!path || !path[0])
+        return mtg_err_set(err, MTG_EINVAL, "digits: no file given (data.path)");
+    int rc = mtg_data_digits_load(path, &all, err);
+    if (rc == MTG_OK)
+        rc = mtg_data_split(all, MTG_DATA_HELDOUT_EVERY, &train, &held, err);
+    mtg_data_free(all);
+    if (rc != MTG_OK)
+        return rc;
+    *out = split == MTG_DATA_TRAIN ? train : held;
+    mtg_data_free(split == MTG_DATA_TRAIN ? held : train);
+    return MTG_OK;
+}
+
+int mtg_data_load(int kind, const char *path, int split, int limit_per_class,
+                  struct mtg_dataset **out, struct mtg_err *err)
+{
+    if (!out)
+        return mtg_err_set(err, MTG_EINVAL, "dataset load: NULL argument");
+    *out = NULL;
+    if (split != MTG_DATA_TRAIN && split != MTG_DATA_TEST)
+        return mtg_err_set(err, MTG_EINVAL, "dataset load: split %d is neither train nor test",
+                           split);
+    if (limit_per_class < 0)
+        return mtg_err_set(err, MTG_EINVAL, "dataset: per-class limit %d, need >= 0",
+                           limit_per_class);
+    if (kind == MTG_DATA_KIND_FASHION)
+        return mtg_data_fashion_load(path, split, limit_per_class, out, err);
+    if (kind != MTG_DATA_KIND_DIGITS)
+        return mtg_err_set(err, MTG_EINVAL, "dataset load: kind %d is not a file-backed image set",
+                           kind);
+    struct mtg_dataset *ds = NULL;
+    int rc = load_digits_split(path, split, &ds, err);
+    if (rc != MTG_OK || limit_per_class == 0) {
+        *out = ds;
+        return rc;
+    }
+    rc = mtg_data_first_per_class(ds, limit_per_class, out, err);
+    mtg_data_free(ds);
     return rc;
 }

@@ -32,6 +32,13 @@ struct mtg_dataset;
  */
 int mtg_data_from_array(const float *x, const int *labels, int n, int dim, int n_classes,
                         struct mtg_dataset **out, struct mtg_err *err);
+/*
+ * Same from bytes, as IDX files hold them: x = px / scale (scale > 0, e.g.
+ * 255 for [0, 1]) for px [n, dim], and labels [n] (NULL: all 0) in
+ * [0, n_classes). Converts straight into the dataset: no float copy on the side.
+ */
+int mtg_data_from_u8(const unsigned char *px, const unsigned char *labels, int n, int dim,
+                     int n_classes, float scale, struct mtg_dataset **out, struct mtg_err *err);
 /* Frees ds and its arrays; NULL is a no-op. */
 void mtg_data_free(struct mtg_dataset *ds);
 
@@ -75,5 +82,44 @@ int mtg_data_class_subset(const struct mtg_dataset *ds, int label, struct mtg_da
  */
 int mtg_data_split(const struct mtg_dataset *ds, int every, struct mtg_dataset **train,
                    struct mtg_dataset **heldout, struct mtg_err *err);
+
+/*
+ * New dataset of the first limit rows of each class, in row order (all rows
+ * of a class that has fewer; limit 0 = every row). Caller frees *out.
+ */
+int mtg_data_first_per_class(const struct mtg_dataset *ds, int limit, struct mtg_dataset **out,
+                             struct mtg_err *err);
+
+/*
+ * Dataset selection: the kinds of data.dataset, by the same names. Values
+ * follow enum mtg_cfg_dataset (digits 0, ring 1); only ever append.
+ */
+enum mtg_data_kind { MTG_DATA_KIND_DIGITS = 0, MTG_DATA_KIND_RING = 1, MTG_DATA_KIND_FASHION = 2 };
+enum mtg_data_split { MTG_DATA_TRAIN = 0, MTG_DATA_TEST = 1 };
+
+struct mtg_data_kind_info {
+    const char *name;        /* "digits", "ring", "fashion-mnist" */
+    const char *task_prefix; /* task of class c is "<prefix>-<c>"; the ring's one task is "ring" */
+    int side;                /* images are side x side; 0 for the ring */
+    int dim;                 /* features per row: 64, 2, 784 */
+    int n_classes;           /* tasks: 10, 1, 10 */
+};
+
+/* Static description of kind; NULL for an unknown kind. */
+const struct mtg_data_kind_info *mtg_data_kind_info(int kind);
+/* Kind named name ("fashion-mnist" ...) into *kind; MTG_EINVAL lists the names. */
+int mtg_data_kind_parse(const char *name, int *kind, struct mtg_err *err);
+
+/*
+ * Loads split of a file-backed image kind, at most limit_per_class rows per
+ * class (0 = all; see mtg_data_first_per_class). digits: path is the CSV
+ * (digits.h) and the splits are mtg_data_split(MTG_DATA_HELDOUT_EVERY)'s
+ * train and held-out parts; fashion-mnist: path is the directory of the IDX
+ * files (NULL or "" = the Debian package's, see fashion.h) and the splits
+ * are the published 60k/10k. The ring is sampled, not loaded: MTG_EINVAL.
+ * Caller frees *out.
+ */
+int mtg_data_load(int kind, const char *path, int split, int limit_per_class,
+                  struct mtg_dataset **out, struct mtg_err *err);
 
 #endif
