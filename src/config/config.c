@@ -75,6 +75,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->model.recipe.ema = g.recipe.ema;
     c->model.recipe.noise = g.recipe.noise;
     c->model.recipe.real_label = g.recipe.real_label;
+    c->model.recipe.pack = g.recipe.pack;
     c->data.dataset = MTG_CFG_DATA_DIGITS;
     snprintf(c->data.dir, sizeof c->data.dir, "data");
     c->data.partition.tasks_per_edge_min = 4;
@@ -393,7 +394,9 @@ int mtg_cfg_gan(const struct mtg_cfg *c, const char *task_id, int data_dim, stru
     out->recipe = (struct mtg_gan_recipe){.loss = (enum mtg_gan_loss)c->model.recipe.loss,
                                           .ema = (float)c->model.recipe.ema,
                                           .noise = (float)c->model.recipe.noise,
-                                          .real_label = (float)c->model.recipe.real_label};
+                                          .real_label = (float)c->model.recipe.real_label,
+                                          .pack = c->model.recipe.pack};
+    out->d.in_dim *= out->recipe.pack;
     if (out->g_max_batch != 0 && out->g_max_batch < out->batch)
         out->g_max_batch = out->batch;
     if (c->model.width_mult > 1)

@@ -149,6 +149,7 @@ struct mtg_cfg {
             double ema;
             double noise;
             double real_label;
+            int pack;
         } recipe;
     } model;
 

@@ -88,6 +88,8 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "std of Gaussian noise added to D's real and fake inputs; 0 = off"},
     {DBL("model.real_label", model.recipe.real_label, 0.5, 1), .flags = MTG_CFG_F_LO_OPEN,
      .env = "MTGAN_REAL_LABEL", .help = "ns loss: D's target for real rows (one-sided label smoothing); 1 = off"},
+    {INT("model.pack", model.recipe.pack, 1, 16), .env = "MTGAN_PACK",
+     .help = "PacGAN: D judges this many samples at once (model.batch must be a multiple); 1 = off"},
     {.path = "tasks", .kind = MTG_CFG_K_ARRAY, .help = "per-task networks (see tasks[].*)"},
     OBJ("data"),
     {ENUM("data.dataset", data.dataset, dataset_names), .help = "8x8 digits or the 2-D ring"},

@@ -47,7 +47,8 @@ void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
     mtg_adam_cfg_default(&cfg->d_opt);
     cfg->batch = 64;
     cfg->g_max_batch = 64;
-    cfg->recipe = (struct mtg_gan_recipe){.loss = MTG_GAN_LOSS_NS, .ema = 0.0f, .noise = 0.0f, .real_label = 1.0f};
+    cfg->recipe = (struct mtg_gan_recipe){.loss = MTG_GAN_LOSS_NS, .ema = 0.0f, .noise = 0.0f, .real_label = 1.0f,
+                                          .pack = 1};
 }
 
 void mtg_gan_cfg_scale_width(struct mtg_gan_cfg *cfg, int mult)
@@ -64,10 +65,14 @@ int mtg_gan_cfg_validate(const struct mtg_gan_cfg *cfg, struct mtg_err *err)
         return mtg_err_wrap(err, "generator");
     if (mtg_mlp_spec_validate(&cfg->d, err) != MTG_OK)
         return mtg_err_wrap(err, "discriminator");
-    int out = cfg->g.width[cfg->g.n_layers - 1];
-    if (cfg->d.in_dim != out)
-        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator input %d != generator output %d",
-                           cfg->d.in_dim, out);
+    int out = cfg->g.width[cfg->g.n_layers - 1], pack = cfg->recipe.pack;
+    if (pack < 1 || pack > 16)
+        return mtg_err_set(err, MTG_EINVAL, "gan: pack %d outside [1, 16]", pack);
+    if (cfg->d.in_dim != out * pack)
+        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator input %d != generator output %d x pack %d",
+                           cfg->d.in_dim, out, pack);
+    if (cfg->batch % pack != 0)
+        return mtg_err_set(err, MTG_EINVAL, "gan: batch %d is not a multiple of pack %d", cfg->batch, pack);
     if (cfg->d.width[cfg->d.n_layers - 1] != 1)
         return mtg_err_set(err, MTG_EINVAL, "gan: discriminator must end in 1 logit, not %d",
                            cfg->d.width[cfg->d.n_layers - 1]);
@@ -106,7 +111,7 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
     if (gan->cfg.g_max_batch == 0)
         gan->cfg.g_max_batch = cfg->batch;
     gan->role = role;
-    gan->data_dim = cfg->d.in_dim;
+    gan->data_dim = cfg->d.in_dim / cfg->recipe.pack;
     mtg_rng_seed(&gan->rng, seed);
     /* Separate streams for G and D, so a role-G server and role-D edges
      * start from exactly the weights a role-FULL gan would have. */
@@ -209,15 +214,17 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
         for (size_t i = 0; i < 2 * half; i++)
             gan->xcat[i] += r->noise * mtg_rng_normal(&gan->rng);
     }
-    const float *logits = mtg_mlp_forward(gan->d, gan->xcat, 2 * b);
+    /* Packing is a view: pack consecutive rows of [2b, dim] are one row of [2b / pack, pack dim]. */
+    const int pb = b / r->pack;
+    const float *logits = mtg_mlp_forward(gan->d, gan->xcat, 2 * pb);
     float d_real = 0.0f, d_fake = 0.0f;
-    for (int i = 0; i < b; i++) {
+    for (int i = 0; i < pb; i++) {
         d_real += mtg_sigmoid(logits[i]);
-        d_fake += mtg_sigmoid(logits[b + i]);
+        d_fake += mtg_sigmoid(logits[pb + i]);
     }
-    float loss = d_loss(r, logits, b, 1.0f, gan->dlogits) + d_loss(r, logits + b, b, -1.0f, gan->dlogits + b);
+    float loss = d_loss(r, logits, pb, 1.0f, gan->dlogits) + d_loss(r, logits + pb, pb, -1.0f, gan->dlogits + pb);
     mtg_mlp_zero_grad(gan->d);
-    mtg_mlp_backward(gan->d, gan->dlogits, 2 * b, MTG_MLP_PARAM_GRAD);
+    mtg_mlp_backward(gan->d, gan->dlogits, 2 * pb, MTG_MLP_PARAM_GRAD);
     mtg_adam_step(gan->d_opt, mtg_mlp_params(gan->d), mtg_mlp_grads(gan->d));
 
     /* G's loss through the updated D; only dL/dx is needed. Additive noise passes dL/dx unchanged. */
@@ -227,17 +234,17 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
             gan->noisy[i] = fake[i] + r->noise * mtg_rng_normal(&gan->rng);
         gin = gan->noisy;
     }
-    logits = mtg_mlp_forward(gan->d, gin, b);
-    float gl = g_loss(r, logits, b, gan->dlogits);
-    const float *dx = mtg_mlp_backward(gan->d, gan->dlogits, b, MTG_MLP_INPUT_GRAD);
+    logits = mtg_mlp_forward(gan->d, gin, pb);
+    float gl = g_loss(r, logits, pb, gan->dlogits);
+    const float *dx = mtg_mlp_backward(gan->d, gan->dlogits, pb, MTG_MLP_INPUT_GRAD);
     memcpy(dfake, dx, half * sizeof(float));
     if (gan->role == MTG_GAN_D)
         gan->steps++;
     if (stats) {
         stats->d_loss = loss;
         stats->g_loss = gl;
-        stats->d_real = d_real / (float)b;
-        stats->d_fake = d_fake / (float)b;
+        stats->d_real = d_real / (float)pb;
+        stats->d_fake = d_fake / (float)pb;
     }
 }
 
@@ -277,6 +284,19 @@ void mtg_gan_step(struct mtg_gan *gan, const float *real, struct mtg_gan_stats *
     const float *fake = mtg_gan_g_forward(gan, b);
     mtg_gan_d_feedback(gan, real, fake, gan->dfake, stats);
     mtg_gan_g_apply(gan, gan->dfake, b, 1.0f);
+}
+
+void mtg_gan_d_score(struct mtg_gan *gan, const float *x, int n, float *out)
+{
+    assert(gan->d);
+    const int pack = gan->cfg.recipe.pack, dim = gan->data_dim, rows = 2 * gan->cfg.batch / pack;
+    for (int r = 0; r < n; r += rows) {
+        int k = n - r < rows ? n - r : rows;
+        for (int i = 0; i < k; i++)
+            for (int p = 0; p < pack; p++)
+                memcpy(gan->xcat + ((size_t)i * pack + p) * dim, x + (size_t)(r + i) * dim, (size_t)dim * sizeof(float));
+        memcpy(out + r, mtg_mlp_forward(gan->d, gan->xcat, k), (size_t)k * sizeof(float));
+    }
 }
 
 void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed)

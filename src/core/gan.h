@@ -51,11 +51,12 @@ struct mtg_gan_recipe {
     float ema;         /* per-G-step decay of an EMA of G's weights, what is sampled and served; 0 = off */
     float noise;       /* std of Gaussian instance noise on D's inputs, real and fake (Sønderby et al. 2017) */
     float real_label;  /* NS loss: target of real rows (one-sided label smoothing, Salimans et al. 2016); 1 = off */
+    int pack;          /* PacGAN (Lin et al. 2018): D judges `pack` samples at once, d.in_dim = pack x data; 1 = off */
 };
 
 struct mtg_gan_cfg {
     struct mtg_mlp_spec g;   /* g.in_dim is the latent dimension */
-    struct mtg_mlp_spec d;   /* d.in_dim must equal G's output width; D outputs 1 logit */
+    struct mtg_mlp_spec d;   /* d.in_dim must equal G's output width x recipe.pack; D outputs 1 logit */
     struct mtg_adam_cfg g_opt;
     struct mtg_adam_cfg d_opt;
     int batch;               /* real batch size per step */
@@ -114,6 +115,13 @@ void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale
  * With recipe.ema the EMA generator draws them.
  */
 void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed);
+
+/*
+ * D's logit for each of n rows of x [n, data_dim] into out [n] (roles FULL, D).
+ * A packed D (recipe.pack > 1) judges each row repeated pack times.
+ * Reuses the training workspaces: call between steps, not inside one.
+ */
+void mtg_gan_d_score(struct mtg_gan *gan, const float *x, int n, float *out);
 
 const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan);
 enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan);

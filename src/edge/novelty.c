@@ -120,7 +120,7 @@ int mtg_novelty_task_new(struct mtg_gan *gan, const float *mean, double radius, 
     if (need_d) {
         /* A share `quantile` of the task's own (generated) samples passes the D test. */
         mtg_gan_sample(gan, cal, o->n_cal, o->seed);
-        mtg_mlp_predict(mtg_gan_discriminator(gan), cal, o->n_cal, score);
+        mtg_gan_d_score(gan, cal, o->n_cal, score);
         t->d_min = mtg_novelty_quantile(score, o->n_cal, 1.0 - o->quantile);
     }
     free(cal);
@@ -148,7 +148,7 @@ int mtg_novelty_task_accept(struct mtg_novelty_task *t, struct mtg_gan *gan, con
     if (t->method != MTG_NOVELTY_MEAN) {
         if (!(d = malloc((size_t)n * sizeof(float))))
             return MTG_ENOMEM;
-        mtg_mlp_predict(mtg_gan_discriminator(gan), x, n, d);
+        mtg_gan_d_score(gan, x, n, d);
     }
     for (int i = 0; i < n; i++) {
         int ok = 1;
