@@ -8,6 +8,8 @@
 #include "config/config_internal.h"
 #include "core/gan.h"
 #include "core/status.h"
+#include "data/dataset.h"
+#include "data/fashion.h"
 
 /* The double nearest the shortest decimal that reads back as f, so a float default of 2e-4f
  * shows up as 0.0002 in to_json and --help, and (float) of it is f again. */
@@ -133,14 +135,15 @@ static int check_table(enum mtg_cfg_table t, const void *base, const char *shown
     return MTG_OK;
 }
 
-/* Digits has classes 0..9; the ring's tasks are not numbered by the config. */
+/* Digits and fashion-mnist have classes 0..9; the ring's tasks are not numbered by the config. */
 static int check_class_ids(const struct mtg_cfg *c, const struct mtg_cfg_ids *ids, const char *what,
                            struct mtg_err *err)
 {
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)c->data.dataset);
     for (int i = 0; i < ids->n; i++) {
-        if (c->data.dataset == MTG_CFG_DATA_DIGITS && ids->id[i] > 9)
-            return mtg_err_set(err, MTG_EINVAL, "%s: class %d does not exist in digits (0-9)", what,
-                               ids->id[i]);
+        if (kind && kind->side > 0 && ids->id[i] >= kind->n_classes)
+            return mtg_err_set(err, MTG_EINVAL, "%s: class %d does not exist in %s (0-%d)", what,
+                               ids->id[i], kind->name, kind->n_classes - 1);
         if (ids != &c->data.tasks && c->data.tasks.n > 0) {
             bool found = false;
             for (int j = 0; j < c->data.tasks.n; j++)
@@ -196,7 +199,9 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
     /* Unlabelled classes are by nature outside the labelled tasks: only their range is checked. */
     for (int i = 0; i < c->data.unlabelled.n; i++)
         if (c->data.dataset != MTG_CFG_DATA_DIGITS || c->data.unlabelled.id[i] > 9)
-            return mtg_err_set(err, MTG_EINVAL, "data.unlabelled: class %d: only digits classes 0-9 can be unlabelled",
+            return mtg_err_set(err, MTG_EINVAL,
+                               "data.unlabelled: class %d: only digits classes 0-9 can be unlabelled "
+                               "(unknown-task detection is implemented for data.dataset digits)",
                                c->data.unlabelled.id[i]);
     if (c->data.partition.tasks_per_edge_min > c->data.partition.tasks_per_edge_max)
         return mtg_err_set(err, MTG_EINVAL,
@@ -255,6 +260,23 @@ static void edge_id_from_host(struct mtg_cfg *c)
         snprintf(c->edge_id, sizeof c->edge_id, "edge");
 }
 
+/* data.path left empty: the dataset's default file or directory. */
+static int default_data_path(struct mtg_cfg *c, struct mtg_err *err)
+{
+    if (c->data.path[0] != '\0')
+        return MTG_OK;
+    if (c->data.dataset == MTG_CFG_DATA_FASHION) {
+        snprintf(c->data.path, sizeof c->data.path, "%s", MTG_DATA_FASHION_DIR);
+        return MTG_OK;
+    }
+    if (c->data.dataset != MTG_CFG_DATA_DIGITS)
+        return MTG_OK;
+    int n = snprintf(c->data.path, sizeof c->data.path, "%s/digits.csv.gz", c->data.dir);
+    if (n < 0 || (size_t)n >= sizeof c->data.path)
+        return mtg_err_set(err, MTG_ERANGE, "data.dir: too long to hold digits.csv.gz");
+    return MTG_OK;
+}
+
 int mtg_cfg_resolve(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **argv,
                     char *const *envp, struct mtg_cfg_args *extra, struct mtg_err *err)
 {
@@ -288,14 +310,18 @@ int mtg_cfg_resolve(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char *
         return rc;
     if ((rc = mtg_cfg_parse_args(c, bin, argc, argv, extra, err)) != MTG_OK)
         return rc;
-    if (c->data.path[0] == '\0' && c->data.dataset == MTG_CFG_DATA_DIGITS) {
-        int n = snprintf(c->data.path, sizeof c->data.path, "%s/digits.csv.gz", c->data.dir);
-        if (n < 0 || (size_t)n >= sizeof c->data.path)
-            return mtg_err_set(err, MTG_ERANGE, "data.dir: too long to hold digits.csv.gz");
-    }
+    if ((rc = default_data_path(c, err)) != MTG_OK)
+        return rc;
     if (bin == MTG_CFG_BIN_EDGE && c->edge_id[0] == '\0')
         edge_id_from_host(c);
-    return mtg_cfg_validate(c, err);
+    if ((rc = mtg_cfg_validate(c, err)) != MTG_OK)
+        return rc;
+    /* Fashion-MNIST comes from a package that may be missing: say so before any work starts,
+     * in every program that reads the data (sample and inspect do not). */
+    if (c->data.dataset == MTG_CFG_DATA_FASHION && bin != MTG_CFG_BIN_SAMPLE && bin != MTG_CFG_BIN_INSPECT &&
+        (rc = mtg_data_fashion_check(c->data.path, err)) != MTG_OK)
+        return mtg_err_wrap(err, "data.dataset fashion-mnist");
+    return MTG_OK;
 }
 
 const struct mtg_cfg_task *mtg_cfg_find_task(const struct mtg_cfg *c, const char *id)

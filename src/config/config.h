@@ -57,7 +57,8 @@ enum mtg_cfg_binary {
 /* Enum values are their index in the key's list of names: only ever append. */
 enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1 };
 enum mtg_cfg_sharing { MTG_CFG_SHARE_NONE = 0, MTG_CFG_SHARE_TRUNK = 1 };
-enum mtg_cfg_dataset { MTG_CFG_DATA_DIGITS = 0, MTG_CFG_DATA_RING = 1 };
+/* Same values as enum mtg_data_kind (data/dataset.h): the config names the data kind. */
+enum mtg_cfg_dataset { MTG_CFG_DATA_DIGITS = 0, MTG_CFG_DATA_RING = 1, MTG_CFG_DATA_FASHION = 2 };
 enum mtg_cfg_server_policy { MTG_CFG_SPOL_FIXED = 0, MTG_CFG_SPOL_PROFILED = 1, MTG_CFG_SPOL_ASYNC = 2 };
 enum mtg_cfg_edge_policy { MTG_CFG_EPOL_ROUND_ROBIN = 0, MTG_CFG_EPOL_LOSS_WEIGHTED = 1 };
 enum mtg_cfg_agg_mode { MTG_CFG_AGG_SYNC = 0, MTG_CFG_AGG_ASYNC = 1 };
@@ -86,7 +87,7 @@ enum mtg_cfg_sedna_stage {
     MTG_CFG_SEDNA_DEPLOY = 2,
 };
 
-/* A list of integer task ids (digit classes). n == 0 means "all" for
+/* A list of integer task ids (class labels of the dataset). n == 0 means "all" for
  * data.tasks and "decided by data.partition" for edges[].tasks. */
 struct mtg_cfg_ids {
     int n;
@@ -159,7 +160,12 @@ struct mtg_cfg {
     struct {
         enum mtg_cfg_dataset dataset;
         char dir[MTG_CFG_PATH_MAX];  /* env MTGAN_DATA_DIR */
-        char path[MTG_CFG_PATH_MAX]; /* "" = <dir>/digits.csv.gz, filled in by resolve */
+        /* digits: the csv.gz ("" = <dir>/digits.csv.gz); fashion-mnist: the directory of the
+         * IDX files ("" = the Debian package's); filled in by resolve. */
+        char path[MTG_CFG_PATH_MAX];
+        /* Most rows of each class read from the train split (edges' shards, train-local, and
+         * the fashion-mnist classifier's slice); 0 = every row. Keeps tests and demos small. */
+        int limit_per_class;
         struct {
             int tasks_per_edge_min;
             int tasks_per_edge_max;

@@ -3,16 +3,22 @@
 
 #include <string.h>
 
+#include "data/dataset.h"
+#include "data/fashion.h"
+
 _Static_assert(MTG_ACT_NONE == 0 && MTG_ACT_RELU == 1 && MTG_ACT_LEAKY_RELU == 2 &&
                    MTG_ACT_SIGMOID == 3 && MTG_ACT_TANH == 4,
                "act_names must follow enum mtg_act");
 _Static_assert(MTG_LOG_DEBUG == 0 && MTG_LOG_OFF == 4, "log_names must follow enum mtg_log_level");
+_Static_assert((int)MTG_CFG_DATA_DIGITS == MTG_DATA_KIND_DIGITS && (int)MTG_CFG_DATA_RING == MTG_DATA_KIND_RING &&
+                   (int)MTG_CFG_DATA_FASHION == MTG_DATA_KIND_FASHION,
+               "dataset_names and enum mtg_cfg_dataset must follow enum mtg_data_kind");
 
 static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
 static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */
-static const char *const dataset_names[] = {"digits", "ring", NULL};
+static const char *const dataset_names[] = {"digits", "ring", "fashion-mnist", NULL}; /* enum mtg_data_kind */
 static const char *const spol_names[] = {"fixed", "profiled", "async", NULL};
 static const char *const epol_names[] = {"round-robin", "loss-weighted", NULL};
 static const char *const agg_names[] = {"sync", "async", NULL};
@@ -28,6 +34,8 @@ static const char *const detector_names[] = {"d", "mean", "d+mean", NULL};
 #define SRV_BINS (BIN(SERVER) | BIN(DEMO) | BIN(BENCH))
 #define RUN_BINS (BIN(SERVER) | BIN(EDGE) | BIN(DEMO) | BIN(BENCH) | BIN(TRAIN_LOCAL))
 #define JSON_BINS (BIN(DEMO) | BIN(BENCH) | BIN(TRAIN_LOCAL) | BIN(EVAL) | BIN(EDGE))
+/* Programs that load the dataset (train or judge on it). */
+#define DATA_BINS (RUN_BINS | BIN(EVAL))
 
 #define C_OFF(m) offsetof(struct mtg_cfg, m)
 #define C_SZ(m) sizeof(((struct mtg_cfg *)0)->m)
@@ -92,10 +100,18 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "PacGAN: D judges this many samples at once (model.batch must be a multiple); 1 = off"},
     {.path = "tasks", .kind = MTG_CFG_K_ARRAY, .help = "per-task networks (see tasks[].*)"},
     OBJ("data"),
-    {ENUM("data.dataset", data.dataset, dataset_names), .help = "8x8 digits or the 2-D ring"},
+    {ENUM("data.dataset", data.dataset, dataset_names), .env = "MTGAN_DATASET", .flag = "dataset",
+     .bins = DATA_BINS,
+     .help = "8x8 digits, the 2-D ring, or 28x28 Fashion-MNIST (Debian package dataset-fashion-mnist)"},
     {STR("data.dir", data.dir), .flags = MTG_CFG_F_NONEMPTY, .env = "MTGAN_DATA_DIR",
      .help = "directory of the default data files"},
-    {STR("data.path", data.path), .help = "digits file; empty = <data.dir>/digits.csv.gz"},
+    {STR("data.path", data.path),
+     .help = "digits: the csv.gz file, empty = <data.dir>/digits.csv.gz; fashion-mnist: the directory of "
+             "the IDX files, empty = " MTG_DATA_FASHION_DIR " (the Debian package's)"},
+    {INT("data.limit_per_class", data.limit_per_class, 0, MTG_DATA_MAX_ROWS), .env = "MTGAN_LIMIT_PER_CLASS",
+     .flag = "limit-per-class", .bins = DATA_BINS, .meta = "N",
+     .help = "most rows of each class read from the train split (edges, train-local, the fashion-mnist "
+             "classifier); 0 = all"},
     OBJ("data.partition"),
     {INT("data.partition.tasks_per_edge_min", data.partition.tasks_per_edge_min, 1, 256),
      .help = "fewest tasks an edge holds (clamped to the task count)"},

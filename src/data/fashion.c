@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "data/dataset.h"
@@ -22,6 +23,24 @@ static const char *const stems[2][2] = {
     [MTG_DATA_TEST] = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"},
 };
 
+/* The two names a file may have: dir/stem.gz and dir/stem. */
+static int file_names(const char *dir, const char *stem, char *gz, char *plain, struct mtg_err *err)
+{
+    int n1 = snprintf(gz, FASHION_PATH_MAX, "%s/%s.gz", dir, stem);
+    int n2 = snprintf(plain, FASHION_PATH_MAX, "%s/%s", dir, stem);
+    if (n1 < 0 || n1 >= FASHION_PATH_MAX || n2 < 0 || n2 >= FASHION_PATH_MAX)
+        return mtg_err_set(err, MTG_ERANGE, "fashion-mnist: directory name too long (data.path)");
+    return MTG_OK;
+}
+
+static int missing(const char *gz, struct mtg_err *err)
+{
+    return mtg_err_set(err, MTG_ENOTFOUND,
+                       "%s: no such file: install the Debian package " MTG_DATA_FASHION_PACKAGE
+                       " or set data.path to the directory of the Fashion-MNIST IDX files",
+                       gz);
+}
+
 /*
  * Reads dir/stem.gz, or dir/stem when there is no .gz (someone unpacked the
  * files). A missing file is reported under its .gz name with the way to get it.
@@ -30,20 +49,32 @@ static int read_one(const char *dir, const char *stem, int rank, struct mtg_idx 
                     struct mtg_err *err)
 {
     char gz[FASHION_PATH_MAX], plain[FASHION_PATH_MAX];
-    int n1 = snprintf(gz, sizeof gz, "%s/%s.gz", dir, stem);
-    int n2 = snprintf(plain, sizeof plain, "%s/%s", dir, stem);
-    if (n1 < 0 || (size_t)n1 >= sizeof gz || n2 < 0 || (size_t)n2 >= sizeof plain)
-        return mtg_err_set(err, MTG_ERANGE, "fashion-mnist: directory name too long (data.path)");
-    int rc = mtg_data_idx_read(gz, rank, out, err);
+    int rc = file_names(dir, stem, gz, plain, err);
+    if (rc != MTG_OK)
+        return rc;
+    rc = mtg_data_idx_read(gz, rank, out, err);
     if (rc != MTG_ENOTFOUND)
         return rc;
     rc = mtg_data_idx_read(plain, rank, out, err);
     if (rc != MTG_ENOTFOUND)
         return rc;
-    return mtg_err_set(err, MTG_ENOTFOUND,
-                       "%s: no such file: install the Debian package " MTG_DATA_FASHION_PACKAGE
-                       " or set data.path to the directory of the Fashion-MNIST IDX files",
-                       gz);
+    return missing(gz, err);
+}
+
+int mtg_data_fashion_check(const char *dir, struct mtg_err *err)
+{
+    if (!dir || !dir[0])
+        dir = MTG_DATA_FASHION_DIR;
+    for (int split = 0; split < 2; split++)
+        for (int k = 0; k < 2; k++) {
+            char gz[FASHION_PATH_MAX], plain[FASHION_PATH_MAX];
+            int rc = file_names(dir, stems[split][k], gz, plain, err);
+            if (rc != MTG_OK)
+                return rc;
+            if (access(gz, R_OK) != 0 && access(plain, R_OK) != 0)
+                return missing(gz, err);
+        }
+    return MTG_OK;
 }
 
 /*

@@ -44,6 +44,15 @@ struct mtg_dataset;
 int mtg_data_fashion_load(const char *dir, int split, int limit_per_class,
                           struct mtg_dataset **out, struct mtg_err *err);
 
+/*
+ * Checks, without reading them, that the four IDX files of both splits are
+ * readable in dir (NULL or "" = MTG_DATA_FASHION_DIR), as <name>.gz or
+ * <name>: a configuration check a program runs before it starts work.
+ * 0, or MTG_ENOTFOUND with the message mtg_data_fashion_load would give
+ * (naming the file, the package and data.path).
+ */
+int mtg_data_fashion_check(const char *dir, struct mtg_err *err);
+
 /* English name of class label ("T-shirt/top" ... "Ankle boot"); NULL outside 0..9. */
 const char *mtg_data_fashion_label_name(int label);
 

@@ -11,6 +11,7 @@
 #include "config/config_internal.h"
 #include "core/gan.h"
 #include "core/status.h"
+#include "data/fashion.h"
 
 static char tmp_dir[64];
 static char tmp_files[8][128];
@@ -469,6 +470,92 @@ Test(config, data_path_from_data_dir_env)
                  "%s", err.msg);
     cr_expect_str_eq(c->data.path, "/srv/data/digits.csv.gz");
     cr_expect_eq(c->port, 8080); /* empty env values are ignored */
+    free(c);
+}
+
+/* data.dataset fashion-mnist: by flag, env and file; its classes; its default directory. */
+Test(config, dataset_fashion_mnist)
+{
+    struct mtg_cfg *c = new_defaults();
+    struct mtg_err err = {0};
+    char *argv[] = {"mtgan-edge", "--dataset", "fashion-mnist", "--limit-per-class", "50", NULL};
+    char *envp[] = {NULL};
+    int have_pkg = access(MTG_DATA_FASHION_DIR "/train-labels-idx1-ubyte.gz", R_OK) == 0;
+    int rc = mtg_cfg_resolve(c, MTG_CFG_BIN_EDGE, 5, argv, envp, NULL, &err);
+    cr_expect_eq(c->data.dataset, MTG_CFG_DATA_FASHION);
+    cr_expect_eq(c->data.limit_per_class, 50);
+    cr_expect_str_eq(c->data.path, MTG_DATA_FASHION_DIR, "empty data.path is the package's directory");
+    if (have_pkg)
+        cr_expect_eq(rc, MTG_OK, "%s", err.msg);
+    else
+        cr_expect_not_null(strstr(err.msg, "dataset-fashion-mnist"), "%s", err.msg);
+
+    /* The same from the environment and from a file; a class past 9 names the dataset. */
+    mtg_cfg_defaults(c);
+    char *env2[] = {"MTGAN_DATASET=fashion-mnist", "MTGAN_LIMIT_PER_CLASS=7", NULL};
+    cr_assert_eq(mtg_cfg_load_env(c, env2, &err), MTG_OK, "%s", err.msg);
+    cr_expect_eq(c->data.dataset, MTG_CFG_DATA_FASHION);
+    cr_expect_eq(c->data.limit_per_class, 7);
+    mtg_cfg_defaults(c);
+    cr_assert_eq(load_text(c, "{\"data\": {\"dataset\": \"fashion-mnist\", \"tasks\": [0, 10]}}", &err), MTG_OK,
+                 "%s", err.msg);
+    cr_expect_eq(mtg_cfg_validate(c, &err), MTG_EINVAL);
+    cr_expect_not_null(strstr(err.msg, "data.tasks: class 10 does not exist in fashion-mnist (0-9)"), "%s",
+                       err.msg);
+    /* Unknown-task detection is digits-only: said, not silently ignored. */
+    mtg_cfg_defaults(c);
+    cr_assert_eq(load_text(c, "{\"data\": {\"dataset\": \"fashion-mnist\", \"unlabelled\": [3]}}", &err),
+                 MTG_OK, "%s", err.msg);
+    cr_expect_eq(mtg_cfg_validate(c, &err), MTG_EINVAL);
+    cr_expect_not_null(strstr(err.msg, "data.unlabelled"), "%s", err.msg);
+    /* The effective config reads back unchanged. */
+    mtg_cfg_defaults(c);
+    c->data.dataset = MTG_CFG_DATA_FASHION;
+    char *json = NULL;
+    cr_assert_eq(mtg_cfg_to_json(c, &json), MTG_OK);
+    cr_expect_not_null(strstr(json, "\"fashion-mnist\""), "%s", json);
+    mtg_cfg_defaults(c);
+    cr_expect_eq(mtg_cfg_load_string(c, json, "round trip", &err), MTG_OK, "%s", err.msg);
+    cr_expect_eq(c->data.dataset, MTG_CFG_DATA_FASHION);
+    free(json);
+    free(c);
+}
+
+Test(config, dataset_bad_name_lists_the_choices)
+{
+    struct mtg_cfg *c = new_defaults();
+    struct mtg_err err = {0};
+    char *argv[] = {"mtgan-server", "--dataset", "mnist", NULL};
+    char *envp[] = {NULL};
+    cr_expect_eq(mtg_cfg_resolve(c, MTG_CFG_BIN_SERVER, 3, argv, envp, NULL, &err), MTG_EINVAL);
+    cr_expect_str_eq(err.msg, "flag --dataset: expected one of \"digits\", \"ring\", \"fashion-mnist\", got \"mnist\"");
+    expect_load_fails("{\"data\": {\"dataset\": \"fashion\"}}", "\"fashion-mnist\"");
+    /* Programs that never read the data have no --dataset flag. */
+    char *sample[] = {"sample", "--dataset", "digits", NULL};
+    mtg_cfg_defaults(c);
+    cr_expect_eq(mtg_cfg_resolve(c, MTG_CFG_BIN_SAMPLE, 3, sample, envp, NULL, &err), MTG_EINVAL);
+    cr_expect_not_null(strstr(err.msg, "unknown flag --dataset"), "%s", err.msg);
+    free(c);
+}
+
+/* A directory without the IDX files: the message says which package to install and which key to set. */
+Test(config, dataset_fashion_missing_files_name_package_and_key)
+{
+    struct mtg_cfg *c = new_defaults();
+    struct mtg_err err = {0};
+    char json[256];
+    snprintf(json, sizeof json, "{\"data\": {\"dataset\": \"fashion-mnist\", \"path\": \"%s\"}}", tmp_dir);
+    const char *cfg = write_tmp("fashion.json", json);
+    char *argv[] = {"mtgan-server", "--config", (char *)cfg, NULL};
+    char *envp[] = {NULL};
+    cr_expect_eq(mtg_cfg_resolve(c, MTG_CFG_BIN_SERVER, 3, argv, envp, NULL, &err), MTG_ENOTFOUND);
+    cr_expect_not_null(strstr(err.msg, "dataset-fashion-mnist"), "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, "data.path"), "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, tmp_dir), "the message names the directory: %s", err.msg);
+    /* mtgan sample reads no data: the same config is fine there. */
+    char *sargv[] = {"sample", "--config", (char *)cfg, NULL};
+    mtg_cfg_defaults(c);
+    cr_expect_eq(mtg_cfg_resolve(c, MTG_CFG_BIN_SAMPLE, 3, sargv, envp, NULL, &err), MTG_OK, "%s", err.msg);
     free(c);
 }
 
