@@ -208,6 +208,7 @@ int edge_build_models(struct mtg_edge *e, const char *config_json, enum mtg_gan_
         struct edge_task *t = &e->task[i];
         struct mtg_gan_cfg gc;
         rc = mtg_cfg_gan(nets, t->id, e->dim, &gc, err);
+        gc.recipe.ema = 0.0f; /* the server keeps the EMA of the global G; local copies never serve samples */
         if (rc != MTG_OK)
             break;
         e->batch = gc.batch;

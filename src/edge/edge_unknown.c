@@ -38,6 +38,7 @@ static struct mtg_gan *known_gan(struct mtg_edge *e, const struct mtg_cfg *nets,
         rc = mtg_blob_decode(r.body, r.len, NULL, &b, err);
     if (rc == MTG_OK)
         rc = mtg_cfg_gan(nets, id, e->dim, &gc, err);
+    gc.recipe.ema = 0.0f; /* the blob's G is used as it is */
     if (rc == MTG_OK)
         g = mtg_gan_new(&gc, MTG_GAN_FULL, 1, err);
     const struct mtg_blob_tensor *tg = b ? mtg_blob_find(b, "g") : NULL, *td = b ? mtg_blob_find(b, "d") : NULL;

@@ -54,6 +54,7 @@ static void end_task_round(struct fed_task *t)
     t->w_planned = 0;
     t->w_recv = 0;
     t->pending_steps = 0;
+    t->pending_updates = 0;
 }
 
 void mtg_fed_free(struct mtg_fed *fed)
@@ -89,6 +90,7 @@ static int new_task_slot(struct mtg_fed *fed, const char *id, struct mtg_err *er
     return fed->n_tasks;
 }
 
+/* g holds ng + (cfg->recipe.ema > 0 ? ng : 0) floats: G, then its EMA. */
 static int commit_task(struct mtg_fed *fed, int idx, const char *id, const struct mtg_gan_cfg *cfg,
                        float *g, size_t ng, float *d, size_t nd)
 {
@@ -98,6 +100,7 @@ static int commit_task(struct mtg_fed *fed, int idx, const char *id, const struc
     t->cfg = *cfg;
     t->g = g;
     t->ng = ng;
+    t->ng_ema = cfg->recipe.ema > 0.0f ? ng : 0;
     t->d = d;
     t->nd = nd;
     t->active = 1;
@@ -125,7 +128,8 @@ int mtg_fed_add_task(struct mtg_fed *fed, const char *id, const struct mtg_gan_c
         return mtg_err_wrap(err, "task \"%s\"", id);
     size_t ng = mtg_mlp_param_count(mtg_gan_generator(gan));
     size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(gan));
-    float *g = malloc(ng * sizeof(float));
+    size_t ng_ema = cfg->recipe.ema > 0.0f ? ng : 0;
+    float *g = malloc((ng + ng_ema) * sizeof(float));
     float *d = malloc(nd * sizeof(float));
     if (!g || !d) {
         free(g);
@@ -134,6 +138,8 @@ int mtg_fed_add_task(struct mtg_fed *fed, const char *id, const struct mtg_gan_c
         return mtg_err_set(err, MTG_ENOMEM, "task \"%s\": out of memory", id);
     }
     memcpy(g, mtg_mlp_params(mtg_gan_generator(gan)), ng * sizeof(float));
+    if (ng_ema)
+        memcpy(g + ng, g, ng * sizeof(float)); /* the EMA starts at G */
     memcpy(d, mtg_mlp_params(mtg_gan_discriminator(gan)), nd * sizeof(float));
     mtg_gan_free(gan);
     return commit_task(fed, idx, id, cfg, g, ng, d, nd);
@@ -150,14 +156,14 @@ int mtg_fed_add_task_from(struct mtg_fed *fed, const char *id, int from, struct 
     if (rc != MTG_OK)
         return rc;
     const struct fed_task *s = &fed->tasks[from];
-    float *g = malloc(s->ng * sizeof(float));
+    float *g = malloc((s->ng + s->ng_ema) * sizeof(float));
     float *d = malloc(s->nd * sizeof(float));
     if (!g || !d) {
         free(g);
         free(d);
         return mtg_err_set(err, MTG_ENOMEM, "task \"%s\": out of memory", id);
     }
-    memcpy(g, s->g, s->ng * sizeof(float));
+    memcpy(g, s->g, (s->ng + s->ng_ema) * sizeof(float));
     memcpy(d, s->d, s->nd * sizeof(float));
     return commit_task(fed, idx, id, &s->cfg, g, s->ng, d, s->nd);
 }
@@ -190,6 +196,35 @@ float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n)
 {
     *n = fed->tasks[task].ng;
     return fed->tasks[task].resident ? fed->tasks[task].g : NULL;
+}
+
+float *mtg_fed_task_g_ema(struct mtg_fed *fed, int task, size_t *n)
+{
+    const struct fed_task *t = &fed->tasks[task];
+    *n = t->ng;
+    return t->resident && t->ng_ema ? t->g + t->ng : NULL;
+}
+
+void mtg_fed_task_ema_reset(struct mtg_fed *fed, int task)
+{
+    struct fed_task *t = &fed->tasks[task];
+    if (t->resident && t->ng_ema)
+        memcpy(t->g + t->ng, t->g, t->ng * sizeof(float));
+}
+
+/*
+ * ema <- a ema + (1 - a) g with a = decay^k: one FedAvg round moves G as far
+ * as k local steps do, so the EMA forgets at the same rate per step as
+ * centralised training's (DESIGN §4: the same recipe in every protocol).
+ */
+static void ema_update(struct fed_task *t, double k)
+{
+    if (!t->ng_ema || !(k > 0))
+        return;
+    const float a = (float)pow((double)t->cfg.recipe.ema, k);
+    float *e = t->g + t->ng;
+    for (size_t j = 0; j < t->ng; j++)
+        e[j] = a * e[j] + (1.0f - a) * t->g[j];
 }
 
 float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n)
@@ -349,6 +384,7 @@ static void close_round(struct mtg_fed *fed)
             t->version++;
             t->rounds++;
             t->steps += t->pending_steps;
+            ema_update(t, t->pending_updates ? (double)t->pending_steps / (double)t->pending_updates : 0);
         }
         end_task_round(t);
         retire_if_spent(fed, t);
@@ -495,6 +531,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         t->version++;
         t->rounds++;
         t->steps += (uint64_t)u->steps;
+        ema_update(t, (double)u->steps);
         retire_if_spent(fed, t);
     } else {
         if (!t->in_round || !(t->w_planned > 0)) {
@@ -513,6 +550,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         }
         t->w_recv += w;
         t->pending_steps += (uint64_t)u->steps;
+        t->pending_updates++;
     }
     item->done = 1;
     t->loss_d = t->loss_d == 0 ? u->loss_d : 0.7f * t->loss_d + 0.3f * u->loss_d;

@@ -150,6 +150,14 @@ int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err);
  */
 float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n);
 float *mtg_fed_task_d(struct mtg_fed *fed, int task, size_t *n);
+/*
+ * The EMA of the global G (recipe.ema > 0), what is sampled, served and
+ * exported; NULL when the task keeps none or is spilled. Updated when a
+ * round closes, by decay^k with k the round's mean local steps per update.
+ */
+float *mtg_fed_task_g_ema(struct mtg_fed *fed, int task, size_t *n);
+/* Restarts the EMA at G (after G was overwritten by an import or checkpoint without one). */
+void mtg_fed_task_ema_reset(struct mtg_fed *fed, int task);
 void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out);
 void mtg_fed_set_task_state(struct mtg_fed *fed, int task, uint64_t version, uint64_t rounds, uint64_t steps);
 void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double quality_gap);

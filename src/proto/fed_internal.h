@@ -12,10 +12,12 @@
 struct fed_task {
     char id[MTG_FED_ID_MAX];
     struct mtg_gan_cfg cfg;
-    float *g;
+    float *g;               /* [ng + ng_ema]: G, then (recipe.ema) the EMA of G that is sampled and served */
     float *d;
     size_t ng;
+    size_t ng_ema;          /* ng when the task keeps an EMA of G, else 0 */
     size_t nd;
+    uint64_t pending_updates; /* updates folded into the open round (its mean local steps set the EMA's step) */
     uint64_t version;
     uint64_t rounds;
     uint64_t steps;
@@ -86,7 +88,7 @@ struct mtg_fed {
     size_t det_bytes;                   /* deterministic: accumulators and held deltas right now */
 };
 
-static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->nd) * sizeof(float); }
+static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->ng_ema + t->nd) * sizeof(float); }
 
 /* fed_det.c: the deterministic mode's ordered fold. */
 int fed_det_open(struct mtg_fed *fed, struct fed_task *t, int task);

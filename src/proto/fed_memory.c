@@ -13,7 +13,8 @@
 
 static int spill_task(struct mtg_fed *fed, struct fed_task *t, struct mtg_err *err)
 {
-    int rc = mtg_spill_write(fed->spill_dir, t->id, t->g, t->ng, t->d, t->nd, err);
+    /* "g" holds G and its EMA back to back: one file, one CRC for both. */
+    int rc = mtg_spill_write(fed->spill_dir, t->id, t->g, t->ng + t->ng_ema, t->d, t->nd, err);
     if (rc != MTG_OK)
         return rc;
     /* Only a durable file lets the arrays go: a failed write keeps the task in RAM, over budget. */
@@ -69,7 +70,7 @@ int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err)
         return MTG_OK;
     struct mtg_err e = {0};
     float *g, *d;
-    if (mtg_spill_read(fed->spill_dir, t->id, &g, t->ng, &d, t->nd, &e) != MTG_OK) {
+    if (mtg_spill_read(fed->spill_dir, t->id, &g, t->ng + t->ng_ema, &d, t->nd, &e) != MTG_OK) {
         fed->spill_failures++;
         t->unloadable = 1;
         return mtg_err_set(err, MTG_EUNAVAIL, "task \"%s\": cannot reload its spilled globals: %s", t->id, e.msg);

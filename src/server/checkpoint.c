@@ -90,6 +90,8 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct 
                 rc = add_vec(b, id, "g.adam_m", mtg_adam_m(o), n);
             if (rc == MTG_OK)
                 rc = add_vec(b, id, "g.adam_v", mtg_adam_v(o), n);
+            if (rc == MTG_OK && mtg_gan_generator_ema(g))
+                rc = add_vec(b, id, "g_ema", mtg_mlp_params(mtg_gan_generator_ema(g)), n);
             cJSON_AddNumberToObject(tj, "adam_steps", (double)mtg_adam_steps(o));
         } else {
             /*
@@ -111,6 +113,10 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct 
             rc = add_vec(b, id, "g", g, ng);
             if (rc == MTG_OK)
                 rc = add_vec(b, id, "d", d, nd);
+            size_t ne;
+            const float *ema = mtg_fed_task_g_ema(s->fed, t, &ne);
+            if (rc == MTG_OK && ema)
+                rc = add_vec(b, id, "g_ema", ema, ne);
         }
         cJSON_AddItemToArray(tasks, tj);
     }
@@ -276,6 +282,10 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
                 rc = copy_vec(b, id->valuestring, "g.adam_m", mtg_adam_m(o), n, err);
             if (rc == MTG_OK)
                 rc = copy_vec(b, id->valuestring, "g.adam_v", mtg_adam_v(o), n, err);
+            /* A checkpoint from before model.ema was on has no EMA: it restarts at G. */
+            if (rc == MTG_OK && mtg_gan_generator_ema(g) &&
+                copy_vec(b, id->valuestring, "g_ema", mtg_mlp_params(mtg_gan_generator_ema(g)), n, NULL) != MTG_OK)
+                mtg_gan_ema_reset(g);
             double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "adam_steps"));
             mtg_adam_set_steps(o, at > 0 ? (uint64_t)at : 0);
             mtg_sgda_set_task_steps(s->sgda_state, t, steps > 0 ? (uint64_t)steps : 0);
@@ -288,6 +298,10 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
             rc = copy_vec(b, id->valuestring, "g", g, ng, err);
             if (rc == MTG_OK)
                 rc = copy_vec(b, id->valuestring, "d", d, nd, err);
+            size_t ne;
+            float *ema = mtg_fed_task_g_ema(s->fed, t, &ne);
+            if (rc == MTG_OK && ema && copy_vec(b, id->valuestring, "g_ema", ema, ne, NULL) != MTG_OK)
+                mtg_fed_task_ema_reset(s->fed, t);
             double rounds = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "rounds"));
             mtg_fed_set_task_state(s->fed, t, version > 0 ? (uint64_t)version : 0, rounds > 0 ? (uint64_t)rounds : 0,
                                    steps > 0 ? (uint64_t)steps : 0);

@@ -195,7 +195,7 @@ static int snapshot(struct mtg_srv *s, struct snap **out, int *n_out, struct mtg
         o->q = s->q[t];
         if ((rc = srv_task_resident(s, t, err)) != MTG_OK)
             break;
-        const float *g = srv_task_g(s, t, &o->ng, err);
+        const float *g = srv_task_g_served(s, t, &o->ng, err);
         const float *d = s->sgda ? NULL : mtg_fed_task_d(s->fed, t, &o->nd);
         o->g = malloc(o->ng * sizeof(float));
         o->d = d ? malloc(o->nd * sizeof(float)) : NULL;
@@ -413,12 +413,14 @@ static void copy_task(struct mtg_srv *s, int t, const struct loaded *l, unsigned
     if (s->sgda) {
         struct mtg_mlp *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
         memcpy(mtg_mlp_params(g), mtg_mlp_params_const(l->g), mtg_mlp_param_count(g) * sizeof(float));
+        mtg_gan_ema_reset(mtg_sgda_task_gan(s->sgda_state, t)); /* an exported generator is served as it is */
         if (flags & MTG_SRV_IMPORT_STEPS)
             mtg_sgda_set_task_steps(s->sgda_state, t, (uint64_t)l->e->steps);
     } else {
         size_t n = 0;
         float *g = mtg_fed_task_g(s->fed, t, &n);
         memcpy(g, mtg_mlp_params_const(l->g), n * sizeof(float));
+        mtg_fed_task_ema_reset(s->fed, t);
         if (l->d) {
             float *d = mtg_fed_task_d(s->fed, t, &n);
             memcpy(d, mtg_mlp_params_const(l->d), n * sizeof(float));

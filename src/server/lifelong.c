@@ -35,6 +35,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
 {
     struct mtg_gan_cfg gc = *srv_task_cfg(s, t);
     gc.g_max_batch = MEAN_SAMPLES;
+    gc.recipe.ema = 0.0f; /* the copied parameters already are the served generator */
     if (gc.batch > MEAN_SAMPLES)
         gc.batch = MEAN_SAMPLES;
     struct mtg_gan *g = mtg_gan_new(&gc, MTG_GAN_G, 0, NULL);
@@ -45,7 +46,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
         return MTG_ENOMEM;
     }
     size_t np;
-    const float *p = srv_task_g(s, t, &np, NULL);
+    const float *p = srv_task_g_served(s, t, &np, NULL);
     if (!p) {
         mtg_gan_free(g);
         free(x);

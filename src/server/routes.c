@@ -310,7 +310,8 @@ static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         uint32_t dim;
         rc = srv_task_resident(s, t, &err); /* a spilled task comes back, or 503 naming its spill file */
         if (want_g && rc == MTG_OK) {
-            const float *g = srv_task_g(s, t, &n, &err);
+            /* Edges train from G itself ("gan"); users get the generator that is served ("generator"). */
+            const float *g = want_d ? srv_task_g(s, t, &n, &err) : srv_task_g_served(s, t, &n, &err);
             dim = (uint32_t)n;
             rc = mtg_blob_add_ref(b, "g", 1, &dim, g, dtype, &err);
         }
@@ -351,7 +352,7 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     float *params = NULL;
     if (t >= 0) {
         gc = *srv_task_cfg(s, t);
-        const float *g = srv_task_g(s, t, &np, &gerr);
+        const float *g = srv_task_g_served(s, t, &np, &gerr);
         params = g ? malloc(np * sizeof(float)) : NULL;
         if (params)
             memcpy(params, g, np * sizeof(float));
@@ -366,6 +367,7 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     /* A private generator: sampling must not disturb sgda's in-flight activations. */
     int rows = (int)n, dim = s->data_dim;
     gc.g_max_batch = rows < 256 ? rows : 256;
+    gc.recipe.ema = 0.0f; /* params already are the served (EMA) generator */
     if (gc.g_max_batch < gc.batch)
         gc.batch = gc.g_max_batch;
     struct mtg_err err = {0};

@@ -93,6 +93,19 @@ const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err
     return mtg_fed_task_g(s->fed, t, n);
 }
 
+const float *srv_task_g_served(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err)
+{
+    if (s->sgda) {
+        struct mtg_gan *gan = mtg_sgda_task_gan(s->sgda_state, t);
+        struct mtg_mlp *g = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
+        *n = mtg_mlp_param_count(g);
+        return mtg_mlp_params(g);
+    }
+    const float *g = srv_task_g(s, t, n, err);
+    const float *ema = g ? mtg_fed_task_g_ema(s->fed, t, n) : NULL;
+    return ema ? ema : g;
+}
+
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap)
 {
     if (s->sgda)
@@ -382,7 +395,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         struct mtg_gan_cfg gc = *srv_task_cfg(s, t);
         size_t np = 0;
         struct mtg_err gerr = {0};
-        const float *g = skip ? NULL : srv_task_g(s, t, &np, &gerr);
+        const float *g = skip ? NULL : srv_task_g_served(s, t, &np, &gerr);
         if (!skip && !g) {
             /* Logged once per version: retried only when the task trains again. */
             mtg_log(MTG_LOG_WARN, "server", "cannot evaluate task %s: %s", srv_task_id(s, t), gerr.msg);
@@ -397,6 +410,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         /* Evaluate outside the lock so training never waits for it. */
         struct mtg_err err = {0};
         gc.g_max_batch = 250;
+        gc.recipe.ema = 0.0f; /* the copied parameters already are the served generator */
         struct mtg_gan *eg = mtg_gan_new(&gc, MTG_GAN_G, 0, &err);
         float *x = malloc((size_t)EVAL_SAMPLES * s->data_dim * sizeof(float));
         struct mtg_quality_task r;

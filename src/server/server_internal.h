@@ -107,6 +107,13 @@ int srv_task_resident(struct mtg_srv *s, int t, struct mtg_err *err);
  * receives the count. NULL with err set when a spilled task cannot be reloaded.
  */
 const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err);
+/*
+ * The generator that is sampled, served to users, evaluated and exported:
+ * the EMA of G's weights when the recipe keeps one (model.ema), else G.
+ * Same layout and ownership as srv_task_g. Samplers built from it must have
+ * recipe.ema = 0 (it already is the average).
+ */
+const float *srv_task_g_served(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err);
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
 int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
