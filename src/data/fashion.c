@@ -149,6 +149,97 @@ done:
     return rc;
 }
 
+static int check_split(int split, struct mtg_err *err)
+{
+    if (split != MTG_DATA_TRAIN && split != MTG_DATA_TEST)
+        return mtg_err_set(err, MTG_EINVAL, "fashion-mnist: split %d is neither train nor test", split);
+    return MTG_OK;
+}
+
+/* Every label in 0..9 (the label file is data: it is checked, not trusted). */
+static int check_labels(const struct mtg_idx *lab, const char *stem, struct mtg_err *err)
+{
+    for (int i = 0; i < lab->dims[0]; i++)
+        if (lab->data[i] >= MTG_DATA_FASHION_CLASSES)
+            return mtg_err_set(err, MTG_EFORMAT, "%s: label %d of item %d outside [0, %d)", stem,
+                               lab->data[i], i, MTG_DATA_FASHION_CLASSES);
+    return MTG_OK;
+}
+
+int mtg_data_fashion_labels(const char *dir, int split, unsigned char **labels, int *n,
+                            struct mtg_err *err)
+{
+    struct mtg_idx lab = {0};
+    if (!labels || !n)
+        return mtg_err_set(err, MTG_EINVAL, "fashion-mnist: NULL argument");
+    *labels = NULL;
+    *n = 0;
+    int rc = check_split(split, err);
+    if (rc != MTG_OK)
+        return rc;
+    if (!dir || !dir[0])
+        dir = MTG_DATA_FASHION_DIR;
+    rc = read_one(dir, stems[split][1], 1, &lab, err);
+    if (rc == MTG_OK)
+        rc = check_labels(&lab, stems[split][1], err);
+    if (rc != MTG_OK) {
+        mtg_data_idx_deinit(&lab);
+        return rc;
+    }
+    *labels = lab.data; /* ownership passes to the caller */
+    *n = lab.dims[0];
+    return MTG_OK;
+}
+
+int mtg_data_fashion_load_rows(const char *dir, int split, const unsigned char *keep, int n_keep,
+                               struct mtg_dataset **out, struct mtg_err *err)
+{
+    struct mtg_idx img = {0}, lab = {0};
+    if (!out || !keep)
+        return mtg_err_set(err, MTG_EINVAL, "fashion-mnist: NULL argument");
+    *out = NULL;
+    int rc = check_split(split, err);
+    if (rc != MTG_OK)
+        return rc;
+    if (!dir || !dir[0])
+        dir = MTG_DATA_FASHION_DIR;
+    const char *img_stem = stems[split][0], *lab_stem = stems[split][1];
+    rc = read_one(dir, lab_stem, 1, &lab, err);
+    if (rc == MTG_OK)
+        rc = check_labels(&lab, lab_stem, err);
+    if (rc == MTG_OK && lab.dims[0] != n_keep)
+        rc = mtg_err_set(err, MTG_EINVAL, "fashion-mnist: %d keep flags for the %d items of %s", n_keep,
+                         lab.dims[0], lab_stem);
+    if (rc == MTG_OK)
+        rc = read_one(dir, img_stem, 3, &img, err);
+    if (rc != MTG_OK)
+        goto done;
+    if (img.dims[0] != n_keep || img.dims[1] != MTG_DATA_FASHION_SIDE || img.dims[2] != MTG_DATA_FASHION_SIDE) {
+        rc = mtg_err_set(err, MTG_EFORMAT, "%s: %d images of %dx%d, expected %d of %dx%d", img_stem,
+                         img.dims[0], img.dims[1], img.dims[2], n_keep, MTG_DATA_FASHION_SIDE,
+                         MTG_DATA_FASHION_SIDE);
+        goto done;
+    }
+    /* Kept rows move down in place (row k comes from item i >= k), as in keep_first_per_class. */
+    int k = 0;
+    for (int i = 0; i < n_keep; i++) {
+        if (!keep[i])
+            continue;
+        if (k != i) {
+            memmove(img.data + (size_t)k * MTG_DATA_FASHION_DIM, img.data + (size_t)i * MTG_DATA_FASHION_DIM,
+                    MTG_DATA_FASHION_DIM);
+            lab.data[k] = lab.data[i];
+        }
+        k++;
+    }
+    rc = mtg_data_from_u8(img.data, lab.data, k, MTG_DATA_FASHION_DIM, MTG_DATA_FASHION_CLASSES, 255.0f,
+                          out, err);
+done:
+    mtg_data_idx_deinit(&img);
+    mtg_data_idx_deinit(&lab);
+    return rc;
+}
+
 const char *mtg_data_fashion_label_name(int label)
 {
     return label >= 0 && label < MTG_DATA_FASHION_CLASSES ? label_names[label] : NULL;

@@ -45,6 +45,24 @@ int mtg_data_fashion_load(const char *dir, int split, int limit_per_class,
                           struct mtg_dataset **out, struct mtg_err *err);
 
 /*
+ * The labels of split alone (one small file), for deciding which images
+ * to keep before reading them: *labels is malloc'd (caller free()s it),
+ * *n items, each in 0..9. Errors as mtg_data_fashion_load.
+ */
+int mtg_data_fashion_labels(const char *dir, int split, unsigned char **labels, int *n,
+                            struct mtg_err *err);
+
+/*
+ * Loads the items i of split with keep[i] != 0, in file order; keep has one
+ * entry per item (n_keep must equal the split's item count, as
+ * mtg_data_fashion_labels reports it, else MTG_EINVAL). Only the kept rows
+ * are converted to float: an edge holding a few classes of the 60k-image
+ * train split never holds the whole split as floats. Caller frees *out.
+ */
+int mtg_data_fashion_load_rows(const char *dir, int split, const unsigned char *keep, int n_keep,
+                               struct mtg_dataset **out, struct mtg_err *err);
+
+/*
  * Checks, without reading them, that the four IDX files of both splits are
  * readable in dir (NULL or "" = MTG_DATA_FASHION_DIR), as <name>.gz or
  * <name>: a configuration check a program runs before it starts work.
