@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,6 +279,36 @@ static const struct mtg_data_kind_info kinds[] = {
 const struct mtg_data_kind_info *mtg_data_kind_info(int kind)
 {
     return kind >= 0 && kind < N_KINDS ? &kinds[kind] : NULL;
+}
+
+int mtg_data_kind_task_label(int kind, const char *task_id)
+{
+    const struct mtg_data_kind_info *k = mtg_data_kind_info(kind);
+    if (!k || k->side == 0 || !task_id)
+        return -1;
+    size_t p = strlen(k->task_prefix);
+    if (strncmp(task_id, k->task_prefix, p) != 0 || task_id[p] != '-')
+        return -1;
+    const char *d = task_id + p + 1;
+    /* Plain decimal, no sign, no leading zero: "digit-03" is not digit-3's id. */
+    if (d[0] < '0' || d[0] > '9' || (d[0] == '0' && d[1] != '\0'))
+        return -1;
+    long c = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9' || c > MTG_DATA_MAX_CLASSES)
+            return -1;
+        c = c * 10 + (*d - '0');
+    }
+    return c < k->n_classes ? (int)c : -1;
+}
+
+int mtg_data_kind_task_id(int kind, int label, char *buf, size_t n)
+{
+    const struct mtg_data_kind_info *k = mtg_data_kind_info(kind);
+    if (!k || k->side == 0 || !buf || label < 0 || label >= k->n_classes)
+        return MTG_ERANGE;
+    int w = snprintf(buf, n, "%s-%d", k->task_prefix, label);
+    return w < 0 || (size_t)w >= n ? MTG_ERANGE : MTG_OK;
 }
 
 int mtg_data_kind_parse(const char *name, int *kind, struct mtg_err *err)

@@ -14,6 +14,8 @@
 #ifndef MTG_DATA_DATASET_H
 #define MTG_DATA_DATASET_H
 
+#include <stddef.h>
+
 struct mtg_err;
 struct mtg_dataset;
 
@@ -107,6 +109,15 @@ struct mtg_data_kind_info {
 
 /* Static description of kind; NULL for an unknown kind. */
 const struct mtg_data_kind_info *mtg_data_kind_info(int kind);
+/*
+ * The class of task id under kind: "<task_prefix>-<c>" with c a decimal
+ * class in [0, n_classes) and nothing after ("digit-3" -> 3 for digits,
+ * "fashion-3" -> 3 for fashion-mnist); -1 for any other id (the ring's,
+ * a lifelong "new-..." task, another dataset's).
+ */
+int mtg_data_kind_task_label(int kind, const char *task_id);
+/* "<task_prefix>-<label>" into buf[n]: 0, or MTG_ERANGE (no such class, buf too small). */
+int mtg_data_kind_task_id(int kind, int label, char *buf, size_t n);
 /* Kind named name ("fashion-mnist" ...) into *kind; MTG_EINVAL lists the names. */
 int mtg_data_kind_parse(const char *name, int *kind, struct mtg_err *err);
 

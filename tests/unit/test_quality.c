@@ -527,3 +527,72 @@ Test(classifier, cache_roundtrip_and_invalidation)
     unlink(path);
     rmdir(dir);
 }
+
+/* ---- the evaluator of each dataset kind (evaluator.h) ---- */
+
+#include "data/fashion.h"
+#include "quality/evaluator.h"
+
+TestSuite(evaluator);
+
+Test(evaluator, ring_has_none_digits_matches_the_digits_evaluator)
+{
+    struct mtg_quality *ev = NULL;
+    struct mtg_err err = {0};
+    cr_expect_eq(mtg_quality_new_for_dataset(MTG_DATA_KIND_RING, NULL, 0, NULL, &ev, &err), MTG_EINVAL);
+    cr_expect_not_null(strstr(err.msg, "ring"), "%s", err.msg);
+    cr_expect_null(ev);
+    const char *dir = getenv("MTGAN_DATA_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "data", MTG_DATA_DIGITS_FILE);
+    cr_assert_eq(mtg_quality_new_for_dataset(MTG_DATA_KIND_DIGITS, path, 5, NULL, &ev, &err), MTG_OK, "%s", err.msg);
+    cr_expect_eq(mtg_quality_in_dim(ev), 64);
+    cr_expect_geq(mtg_quality_ref_accuracy(ev), 0.95, "digits ignore the limit: the whole train split");
+    mtg_quality_free(ev);
+}
+
+/* Fashion-MNIST: a small slice trains a usable judge; real images of a class pass, others fail. */
+Test(evaluator, fashion_real_images_pass_other_classes_fail, .timeout = 300)
+{
+    if (access(MTG_DATA_FASHION_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0)
+        cr_skip_test("package " MTG_DATA_FASHION_PACKAGE " not installed (" MTG_DATA_FASHION_DIR ")");
+    char state[] = "/tmp/mtgan-eval-XXXXXX";
+    cr_assert_not_null(mkdtemp(state));
+    struct mtg_quality *ev = NULL;
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_quality_new_for_dataset(MTG_DATA_KIND_FASHION, NULL, 100, state, &ev, &err), MTG_OK, "%s",
+                 err.msg);
+    cr_expect_eq(mtg_quality_in_dim(ev), 784);
+    cr_expect_eq(mtg_quality_n_classes(ev), 10);
+    cr_expect_eq(mtg_quality_ref_count(ev, 3), 1000, "the reference is the whole test split");
+    cr_expect_geq(mtg_quality_ref_accuracy(ev), 0.70, "test accuracy %.3f", mtg_quality_ref_accuracy(ev));
+    /* Trousers (1) are easy: the ceiling (train slice vs test) is near perfect. */
+    const struct mtg_quality_task *ce = mtg_quality_ceiling(ev, 1);
+    cr_assert_not_null(ce);
+    cr_expect_eq(ce->n, 100);
+    cr_expect_geq(ce->fidelity, 0.9, "ceiling fidelity %.3f", ce->fidelity);
+    cr_expect_geq(ce->recall, 0.5, "ceiling recall %.3f", ce->recall);
+
+    /* Real test sneakers (7) scored as sneakers and as trousers. */
+    struct mtg_dataset *test = NULL, *seven = NULL;
+    cr_assert_eq(mtg_data_fashion_load(NULL, MTG_DATA_TEST, 200, &test, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(mtg_data_class_subset(test, 7, &seven, &err), MTG_OK);
+    struct mtg_quality_task as7, as1;
+    cr_assert_eq(mtg_quality_eval_task(ev, 7, mtg_data_x(seven), mtg_data_n(seven), &as7, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(mtg_quality_eval_task(ev, 1, mtg_data_x(seven), mtg_data_n(seven), &as1, &err), MTG_OK);
+    cr_expect_geq(as7.fidelity, 0.8, "sneakers as sneakers: %.3f", as7.fidelity);
+    cr_expect_leq(as1.fidelity, 0.05, "sneakers as trousers: %.3f", as1.fidelity);
+    cr_expect_lt(as7.fd * 3, as1.fd, "FD own class %.2f vs other %.2f", as7.fd, as1.fd);
+    mtg_data_free(seven);
+    mtg_data_free(test);
+    mtg_quality_free(ev);
+
+    /* The classifier was cached under its own name, and a second build reuses it. */
+    char cache[128];
+    snprintf(cache, sizeof cache, "%s/classifier-fashion-mnist.blob", state);
+    cr_expect_eq(access(cache, R_OK), 0, "no cache at %s", cache);
+    cr_assert_eq(mtg_quality_new_for_dataset(MTG_DATA_KIND_FASHION, "", 100, state, &ev, &err), MTG_OK, "%s", err.msg);
+    mtg_quality_free(ev);
+    unlink(cache);
+    rmdir(state);
+}

@@ -179,3 +179,26 @@ Test(shard, fashion_shards_cover_the_slice, .timeout = 120)
     cr_expect_not_null(strstr(err.msg, "keep flags"), "%s", err.msg);
     cr_expect_null(ds);
 }
+
+/* Task ids of each kind: "<prefix>-<class>", strictly. */
+Test(kind, task_ids_and_labels)
+{
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_DIGITS, "digit-3"), 3);
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_FASHION, "fashion-9"), 9);
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_FASHION, "fashion-0"), 0);
+    static const char *const bad[] = {"digit-3", "fashion-10", "fashion-03", "fashion--1", "fashion-", "fashion",
+                                      "fashion-3x", "fashion-+3", "new-fashion-3", "ring", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_FASHION, bad[i]), -1, "\"%s\"", bad[i]);
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_DIGITS, "fashion-3"), -1);
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_RING, "ring"), -1);
+    cr_expect_eq(mtg_data_kind_task_label(MTG_DATA_KIND_DIGITS, NULL), -1);
+    char id[16];
+    cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_FASHION, 7, id, sizeof id), MTG_OK);
+    cr_expect_str_eq(id, "fashion-7");
+    cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_DIGITS, 0, id, sizeof id), MTG_OK);
+    cr_expect_str_eq(id, "digit-0");
+    cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_FASHION, 10, id, sizeof id), MTG_ERANGE);
+    cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_FASHION, 1, id, 4), MTG_ERANGE);
+    cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_RING, 0, id, sizeof id), MTG_ERANGE);
+}
