@@ -195,6 +195,11 @@ static int grid_canvas(const float *data, int n, int h, int w, int cols, int sca
     return MTG_OK;
 }
 
+int mtg_image_scale_for_side(int side)
+{
+    return side <= 8 ? 4 : side < 64 ? 2 : 1;
+}
+
 int mtg_image_write_grid_png(const char *path, const float *data, int n, int h, int w, int cols,
                              int scale, struct mtg_err *err)
 {

@@ -24,6 +24,13 @@ struct mtg_err;
 #define MTG_IMAGE_MAX_SIDE 16384
 
 /*
+ * Upscale factor that makes a side x side sample big enough to see in a
+ * grid: 4 for 8x8 digits (32 px), 2 for 28x28 Fashion-MNIST (56 px), 1 from
+ * 64 up. The server's sample PNGs, `mtgan sample` and train-local use it.
+ */
+int mtg_image_scale_for_side(int side);
+
+/*
  * Writes data [n, h*w] (row-major images, values clamped to [0, 1]; NaN is
  * drawn black) as a grid with cols columns, each pixel a scale×scale block.
  * 0 or MTG_EINVAL (bad sizes) / MTG_ERANGE (canvas too large) / MTG_EIO /

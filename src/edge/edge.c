@@ -2,8 +2,8 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "data/dataset.h"
-#include "data/digits.h"
 #include "data/partition.h"
+#include "data/shard.h"
 #include "data/ring.h"
 #include "edge/edge_internal.h"
 #include "edge/novelty.h"
@@ -87,36 +87,38 @@ static int load_shard(struct mtg_edge *e, struct mtg_err *err)
         free(pts);
         return rc;
     }
-    e->dim = 64;
-    struct mtg_dataset *all = NULL, *train = NULL, *held = NULL;
-    struct mtg_partition *p = NULL;
-    float *buf = NULL;
-    int rc = mtg_data_digits_load(c->data.path, &all, err);
-    if (rc == MTG_OK)
-        rc = mtg_data_split(all, MTG_DATA_HELDOUT_EVERY, &train, &held, err);
-    struct mtg_partition_cfg pc = {.n_edges = c->n_edges,
-                                   .tasks_min = c->data.partition.tasks_per_edge_min,
-                                   .tasks_max = c->data.partition.tasks_per_edge_max,
-                                   .seed = c->data.partition.seed};
-    if (rc == MTG_OK)
-        rc = mtg_data_partition_by_class(train, &pc, &p, err);
-    if (rc == MTG_OK && !(buf = malloc((size_t)mtg_data_n(train) * e->dim * sizeof(float))))
-        rc = mtg_err_set(err, MTG_ENOMEM, "edge: out of memory");
-    for (int j = 0; rc == MTG_OK && j < mtg_data_partition_edge_n_tasks(p, e->shard); j++) {
-        int label = mtg_data_partition_edge_task(p, e->shard, j), n;
-        int wanted = c->data.tasks.n == 0;
-        for (int k = 0; k < c->data.tasks.n; k++)
-            wanted |= c->data.tasks.id[k] == label;
-        if (!wanted)
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)c->data.dataset);
+    if (!kind || kind->side == 0)
+        return mtg_err_set(err, MTG_EINVAL, "edge: data.dataset %d has no loader", (int)c->data.dataset);
+    e->dim = kind->dim;
+    /* Only this edge's rows of the wanted classes are read (shard.h): never the whole split. */
+    struct mtg_data_shard_cfg sc = {.kind = (int)c->data.dataset,
+                                    .path = c->data.path,
+                                    .limit_per_class = c->data.limit_per_class,
+                                    .part = {.n_edges = c->n_edges,
+                                             .tasks_min = c->data.partition.tasks_per_edge_min,
+                                             .tasks_max = c->data.partition.tasks_per_edge_max,
+                                             .seed = c->data.partition.seed},
+                                    .shard = e->shard,
+                                    .classes = c->data.tasks.id,
+                                    .n_classes = c->data.tasks.n};
+    struct mtg_dataset *mine = NULL, *held = NULL;
+    int rc = mtg_data_shard_load(&sc, &mine, err);
+    for (int label = 0; rc == MTG_OK && label < kind->n_classes; label++) {
+        if (mtg_data_class_count(mine, label) == 0)
             continue;
-        const int *rows = mtg_data_partition_samples(p, e->shard, label, &n);
-        for (int i = 0; i < n; i++)
-            memcpy(buf + (size_t)i * e->dim, mtg_data_row(train, rows[i]), (size_t)e->dim * sizeof(float));
+        struct mtg_dataset *sub = NULL;
         char id[32];
-        snprintf(id, sizeof id, "digit-%d", label);
-        rc = edge_add_task(e, id, label, buf, n, err);
+        rc = mtg_data_class_subset(mine, label, &sub, err);
+        if (rc == MTG_OK && mtg_data_kind_task_id((int)c->data.dataset, label, id, sizeof id) != MTG_OK)
+            rc = mtg_err_set(err, MTG_ERANGE, "edge: no task id for class %d", label);
+        if (rc == MTG_OK)
+            rc = edge_add_task(e, id, label, mtg_data_x(sub), mtg_data_n(sub), err);
+        mtg_data_free(sub);
     }
-    /* Unlabelled rows come from the held-out split: data no labelled edge trains on. */
+    /* Unlabelled rows (digits only, see config) come from the held-out split: data no labelled edge trains on. */
+    if (rc == MTG_OK && c->data.unlabelled.n > 0)
+        rc = mtg_data_load((int)c->data.dataset, c->data.path, MTG_DATA_TEST, 0, &held, err);
     for (int k = 0; rc == MTG_OK && k < c->data.unlabelled.n; k++) {
         struct mtg_dataset *sub = NULL;
         rc = mtg_data_class_subset(held, c->data.unlabelled.id[k], &sub, err);
@@ -131,10 +133,7 @@ static int load_shard(struct mtg_edge *e, struct mtg_err *err)
         }
         mtg_data_free(sub);
     }
-    free(buf);
-    mtg_data_partition_free(p);
-    mtg_data_free(all);
-    mtg_data_free(train);
+    mtg_data_free(mine);
     mtg_data_free(held);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "data/dataset.h"
 #include "server/server_internal.h"
 #include "wire/blob.h"
 
@@ -140,6 +141,7 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
     int rc = snapshot(s, b, state, err);
     cJSON_AddNumberToObject(state, "format", CKPT_FORMAT);
     cJSON_AddStringToObject(state, "protocol", s->sgda ? "sgda" : "mtgan");
+    cJSON_AddStringToObject(state, "dataset", mtg_data_kind_info((int)s->cfg->data.dataset)->name);
     cJSON_AddNumberToObject(state, "gen", (double)gen);
     cJSON_AddNumberToObject(state, "round", (double)(s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed)));
     char *cfg_text = NULL;
@@ -231,6 +233,7 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
     cJSON *tasks = cJSON_GetObjectItemCaseSensitive(st, "tasks");
     cJSON *cfg = cJSON_GetObjectItemCaseSensitive(st, "config");
     cJSON *fmt = cJSON_GetObjectItemCaseSensitive(st, "format");
+    cJSON *dataset = cJSON_GetObjectItemCaseSensitive(st, "dataset");
     if (!cJSON_IsNumber(fmt) || fmt->valueint != CKPT_FORMAT) {
         rc = mtg_err_set(err, MTG_EVERSION, "%s: unsupported checkpoint format", state_path);
         goto out;
@@ -238,6 +241,14 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
     if (!cJSON_IsString(proto) || strcmp(proto->valuestring, s->sgda ? "sgda" : "mtgan") != 0) {
         rc = mtg_err_set(err, MTG_ECONFLICT, "%s: checkpoint is for protocol %s, server runs %s", state_path,
                          cJSON_IsString(proto) ? proto->valuestring : "?", s->sgda ? "sgda" : "mtgan");
+        goto out;
+    }
+    /* Models of another dataset have other shapes: refuse, as for another protocol (older
+     * checkpoints carry no dataset; their shapes are checked tensor by tensor below). */
+    const char *running = mtg_data_kind_info((int)s->cfg->data.dataset)->name;
+    if (cJSON_IsString(dataset) && strcmp(dataset->valuestring, running) != 0) {
+        rc = mtg_err_set(err, MTG_ECONFLICT, "%s: checkpoint is for dataset %s, server runs %s (use another state_dir)",
+                         state_path, dataset->valuestring, running);
         goto out;
     }
     if (!cJSON_IsString(blob) || strchr(blob->valuestring, '/') || !cJSON_IsArray(tasks)) {

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/process.h"
+#include "data/dataset.h"
 #include "data/image.h"
 #include "quality/summary.h"
 #include "server/server_internal.h"
@@ -343,7 +344,14 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
         return MTG_EINVAL;
     if (format && strcmp(format, "png") != 0 && strcmp(format, "blob") != 0)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "format must be png or blob");
-    int png = !format || strcmp(format, "png") == 0;
+    /* Images come as a grid of side x side cells; the ring's 2-D points only as a blob
+     * (the default format then falls back to blob, an explicit png is refused). */
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)s->cfg->data.dataset);
+    int side = kind && kind->side > 0 && kind->dim == s->data_dim ? kind->side : 0;
+    if (format && strcmp(format, "png") == 0 && side == 0)
+        return mtg_http_resp_error(resp, 400, "invalid_argument", "dataset %s has no images: use format=blob",
+                                   kind ? kind->name : "?");
+    int png = side > 0 && (!format || strcmp(format, "png") == 0);
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     struct mtg_gan_cfg gc;
@@ -385,10 +393,11 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
         free(x);
         return rc;
     }
-    if (png && dim == 64) {
+    if (png) {
         unsigned char *img = NULL;
         size_t len = 0;
-        rc = mtg_image_grid_png_mem(x, rows, 8, 8, rows < 16 ? rows : 16, 4, &img, &len, &err);
+        rc = mtg_image_grid_png_mem(x, rows, side, side, rows < 16 ? rows : 16, mtg_image_scale_for_side(side),
+                                    &img, &len, &err);
         free(x);
         if (rc != MTG_OK)
             return mtg_http_resp_err(resp, &err);

@@ -2,6 +2,8 @@
 #include <cJSON.h>
 #include "core/log.h"
 #include "core/status.h"
+#include "data/dataset.h"
+#include "quality/evaluator.h"
 #include "quality/quality.h"
 #include "server/server_internal.h"
 
@@ -116,12 +118,7 @@ void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap)
 
 int srv_task_label(const struct mtg_srv *s, int t)
 {
-    const char *id = srv_task_id(s, t);
-    if (strncmp(id, "digit-", 6) != 0)
-        return -1;
-    char *end;
-    long k = strtol(id + 6, &end, 10);
-    return (*end == '\0' && end != id + 6 && k >= 0 && k < 10) ? (int)k : -1;
+    return mtg_data_kind_task_label((int)s->cfg->data.dataset, srv_task_id(s, t));
 }
 
 static uint64_t id_hash(const char *s)
@@ -162,10 +159,14 @@ static int create_configured_tasks(struct mtg_srv *s, struct mtg_err *err)
             tc.generator.output_activation = MTG_ACT_NONE;
         return srv_add_task(s, &tc, err) < 0 ? err->code : MTG_OK;
     }
-    int n = s->cfg->data.tasks.n ? s->cfg->data.tasks.n : 10;
+    int kind = (int)s->cfg->data.dataset;
+    int n = s->cfg->data.tasks.n ? s->cfg->data.tasks.n : mtg_data_kind_info(kind)->n_classes;
     for (int i = 0; i < n; i++) {
         char id[32];
-        snprintf(id, sizeof id, "digit-%d", s->cfg->data.tasks.n ? s->cfg->data.tasks.id[i] : i);
+        int rc = mtg_data_kind_task_id(kind, s->cfg->data.tasks.n ? s->cfg->data.tasks.id[i] : i, id, sizeof id);
+        if (rc != MTG_OK)
+            return mtg_err_set(err, rc, "data.tasks: no class %d in %s", s->cfg->data.tasks.id[i],
+                               mtg_data_kind_info(kind)->name);
         mtg_cfg_task_for(s->cfg, id, &tc);
         if (srv_add_task(s, &tc, err) < 0)
             return err->code;
@@ -231,6 +232,9 @@ static int load_reference(struct mtg_srv *s, struct mtg_err *err);
 int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err *err)
 {
     *out = NULL;
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)cfg->data.dataset);
+    if (!kind)
+        return mtg_err_set(err, MTG_EINVAL, "server: data.dataset %d is unknown", (int)cfg->data.dataset);
     struct mtg_srv *s = calloc(1, sizeof *s);
     if (!s)
         return mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
@@ -243,7 +247,7 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->changed, NULL);
     s->sgda = cfg->protocol == MTG_CFG_PROTO_SGDA;
-    s->data_dim = cfg->data.dataset == MTG_CFG_DATA_RING ? 2 : 64;
+    s->data_dim = kind->dim;
     s->start_ms = mtg_srv_now_ms();
     int rc = make_protocol(s, err);
     if (rc != MTG_OK)
@@ -262,11 +266,10 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
         goto fail;
     if (cfg->train.reference[0] && (rc = load_reference(s, err)) != MTG_OK)
         goto fail;
-    if (cfg->train.eval_every > 0 && cfg->data.dataset == MTG_CFG_DATA_DIGITS) {
-        char cache[MTG_CFG_PATH_MAX + 32] = "";
-        if (cfg->state_dir[0])
-            snprintf(cache, sizeof cache, "%s/classifier.blob", cfg->state_dir);
-        rc = mtg_quality_new_digits(cfg->data.path, cache[0] ? cache : NULL, NULL, &s->quality, err);
+    /* Image datasets are judged by their classifier (evaluator.h); the ring by tests/tools that read samples. */
+    if (cfg->train.eval_every > 0 && kind->side > 0) {
+        rc = mtg_quality_new_for_dataset((int)cfg->data.dataset, cfg->data.path, cfg->data.limit_per_class,
+                                         cfg->state_dir, &s->quality, err);
         if (rc != MTG_OK) {
             mtg_err_wrap(err, "quality classifier");
             goto fail;

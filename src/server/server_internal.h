@@ -115,7 +115,7 @@ const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err
  */
 const float *srv_task_g_served(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err);
 void srv_set_task_quality(struct mtg_srv *s, int t, int active, double gap);
-int srv_task_label(const struct mtg_srv *s, int t); /* digit class, -1 for none */
+int srv_task_label(const struct mtg_srv *s, int t); /* class of the dataset's task ("fashion-3" -> 3), -1 for none */
 int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_err *err);
 /* Sets task t's quality reference (ref_fd) from train.reference by its id; 0 when absent. */
 void srv_task_reference(struct mtg_srv *s, int t);
