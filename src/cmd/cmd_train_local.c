@@ -1,6 +1,7 @@
 /*
  * mtgan train-local - the centralised single-process reference: one G/D
- * pair per digit trained on all of that digit's training data with the
+ * pair per class of the image dataset (digits, fashion-mnist) trained on
+ * all of that class's training data (up to data.limit_per_class) with the
  * default networks. Distributed runs are judged against its FD and recall.
  */
 #include <errno.h>
@@ -19,8 +20,9 @@
 #include "core/status.h"
 #include "data/batch.h"
 #include "data/dataset.h"
-#include "data/digits.h"
 #include "data/image.h"
+#include "data/shard.h"
+#include "quality/evaluator.h"
 #include "quality/quality.h"
 #include "quality/summary.h"
 #include "wire/blob.h"
@@ -51,14 +53,17 @@ static double now_s(void)
 static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train, const struct mtg_quality *q,
                       int label, const char *out_dir, struct mtg_summary_task *row, struct mtg_err *err)
 {
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)cfg->data.dataset);
+    const int dim = kind->dim;
     char id[32];
-    snprintf(id, sizeof id, "digit-%d", label);
+    if (mtg_data_kind_task_id((int)cfg->data.dataset, label, id, sizeof id) != MTG_OK)
+        return mtg_err_set(err, MTG_ERANGE, "train-local: %s has no class %d", kind->name, label);
     struct mtg_dataset *sub = NULL;
     int rc = mtg_data_class_subset(train, label, &sub, err);
     if (rc != MTG_OK)
         return rc;
     struct mtg_gan_cfg gc;
-    rc = mtg_cfg_gan(cfg, id, 64, &gc, err);
+    rc = mtg_cfg_gan(cfg, id, dim, &gc, err);
     struct mtg_gan *gan = NULL;
     float *real = NULL, *x = NULL;
     if (rc == MTG_OK) {
@@ -66,8 +71,8 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
         for (const char *p = id; *p; p++)
             h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         gan = mtg_gan_new(&gc, MTG_GAN_FULL, cfg->seed ^ h, err);
-        real = malloc((size_t)gc.batch * 64 * sizeof(float));
-        x = malloc((size_t)EVAL_SAMPLES * 64 * sizeof(float));
+        real = malloc((size_t)gc.batch * (size_t)dim * sizeof(float));
+        x = malloc((size_t)EVAL_SAMPLES * (size_t)dim * sizeof(float));
         if (!gan || !real || !x)
             rc = gan ? mtg_err_set(err, MTG_ENOMEM, "train-local: out of memory") : err->code;
     }
@@ -83,7 +88,7 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
     double fds[REF_EVALS], recalls[REF_EVALS];
     int n_ref = 0;
     for (int64_t s = 1; rc == MTG_OK && s <= steps; s++) {
-        mtg_data_batch(mtg_data_x(sub), mtg_data_n(sub), 64, gc.batch, &rng, real);
+        mtg_data_batch(mtg_data_x(sub), mtg_data_n(sub), dim, gc.batch, &rng, real);
         mtg_gan_step(gan, real, &st);
         if (s % every != 0 && s != steps)
             continue;
@@ -121,7 +126,8 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
         snprintf(path, sizeof path, "%s/%s.png", out_dir, id);
         mtg_gan_sample(gan, x, 64, 7);
         if (rc == MTG_OK)
-            rc = mtg_image_write_grid_png(path, x, 64, 8, 8, 8, 4, err);
+            rc = mtg_image_write_grid_png(path, x, 64, kind->side, kind->side, 8, mtg_image_scale_for_side(kind->side),
+                                          err);
     }
     mtg_gan_free(gan);
     mtg_data_free(sub);
@@ -144,27 +150,39 @@ int mtg_cmd_train_local(int argc, char **argv)
         free(cfg);
         return rc;
     }
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)cfg->data.dataset);
+    if (kind->side == 0) {
+        fprintf(stderr, "mtgan train-local: data.dataset %s has no classes to train one by one; it trains with "
+                        "mtgan demo --dataset %s (or mtgan-server + mtgan-edge)\n", kind->name, kind->name);
+        free(cfg);
+        return 2;
+    }
     mtg_process_single_blas();
-    char cache[1100];
-    snprintf(cache, sizeof cache, "%s/classifier.blob", cfg->state_dir);
     mkdir("runs", 0755);
     if (mkdir(cfg->state_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "mtgan train-local: cannot create %s: %s\n", cfg->state_dir, strerror(errno));
         free(cfg);
         return 1;
     }
-    struct mtg_dataset *all = NULL, *train = NULL, *held = NULL;
+    struct mtg_dataset *train = NULL;
     struct mtg_quality *q = NULL;
     struct mtg_summary *sum = calloc(1, sizeof *sum);
-    rc = sum ? mtg_data_digits_load(cfg->data.path, &all, &err) : MTG_ENOMEM;
+    /* One edge holding every class: the train split's rows of the wanted classes only (shard.h). */
+    struct mtg_data_shard_cfg all_of_them = {.kind = (int)cfg->data.dataset,
+                                             .path = cfg->data.path,
+                                             .limit_per_class = cfg->data.limit_per_class,
+                                             .part = {.n_edges = 1, .tasks_min = 1, .tasks_max = kind->n_classes},
+                                             .classes = cfg->data.tasks.id,
+                                             .n_classes = cfg->data.tasks.n};
+    rc = sum ? mtg_data_shard_load(&all_of_them, &train, &err) : MTG_ENOMEM;
     if (rc == MTG_OK)
-        rc = mtg_data_split(all, MTG_DATA_HELDOUT_EVERY, &train, &held, &err);
+        rc = mtg_quality_new_for_dataset((int)cfg->data.dataset, cfg->data.path, cfg->data.limit_per_class,
+                                         cfg->state_dir, &q, &err);
     if (rc == MTG_OK)
-        rc = mtg_quality_new_digits(cfg->data.path, cache, NULL, &q, &err);
-    if (rc == MTG_OK)
-        printf("classifier held-out accuracy %.2f %%\n", 100.0 * mtg_quality_ref_accuracy(q));
+        printf("%s: %d training images; classifier held-out accuracy %.2f %%\n", kind->name, mtg_data_n(train),
+               100.0 * mtg_quality_ref_accuracy(q));
     double t0 = now_s();
-    int n = cfg->data.tasks.n ? cfg->data.tasks.n : 10;
+    int n = cfg->data.tasks.n ? cfg->data.tasks.n : kind->n_classes;
     for (int i = 0; rc == MTG_OK && i < n; i++) {
         struct mtg_summary_task row;
         rc = train_task(cfg, train, q, cfg->data.tasks.n ? cfg->data.tasks.id[i] : i, cfg->state_dir, &row, &err);
@@ -183,9 +201,7 @@ int mtg_cmd_train_local(int argc, char **argv)
     if (rc != MTG_OK)
         fprintf(stderr, "mtgan train-local: %s\n", err.msg);
     mtg_quality_free(q);
-    mtg_data_free(all);
     mtg_data_free(train);
-    mtg_data_free(held);
     free(sum);
     free(cfg);
     return rc == MTG_OK ? 0 : 1;
