@@ -1,8 +1,9 @@
 /*
  * mtgan demo - an embedded server and N edge processes on 127.0.0.1, on
- * the bundled digits, with the configured heterogeneity profile. Prints
- * progress, then a per-task table; writes sample PNGs and (with --json) the
- * summary. Ctrl-C stops everything cleanly.
+ * data.dataset (the bundled digits by default; --dataset fashion-mnist or
+ * ring), with the configured heterogeneity profile. Prints progress, then a
+ * per-task table; writes sample PNGs (image grids, or a scatter plot for the
+ * ring) and (with --json) the summary. Ctrl-C stops everything cleanly.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,11 +20,15 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "core/status.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "data/ring.h"
 #include "edge/client.h"
 #include "launch/launch.h"
 #include "quality/summary.h"
 #include "server/export.h"
 #include "server/server.h"
+#include "wire/blob.h"
 
 static atomic_int demo_stop;
 
@@ -79,7 +84,23 @@ static void progress(const struct mtg_srv_status *st, const struct mtg_srv_task_
     fflush(stdout);
 }
 
-static void write_samples(unsigned port, const struct mtg_srv_task_status *ts, int n, const char *dir)
+/* The ring's samples are points: drawn as a scatter plot over the 8 mode centres. */
+static void write_ring_plot(const struct mtg_client_resp *r, const char *file)
+{
+    struct mtg_blob *b = NULL;
+    struct mtg_err err = {0};
+    if (mtg_blob_decode(r->body, r->len, NULL, &b, &err) != MTG_OK)
+        return;
+    const struct mtg_blob_tensor *x = mtg_blob_find(b, "samples");
+    float centres[2 * MTG_DATA_RING_MODES];
+    for (int k = 0; k < MTG_DATA_RING_MODES; k++)
+        mtg_data_ring_centre(k, centres + 2 * k);
+    if (x && x->rank == 2 && x->dims[1] == 2)
+        mtg_image_write_scatter_png(file, x->data, (int)x->dims[0], centres, MTG_DATA_RING_MODES, 3.0f, 512, &err);
+    mtg_blob_free(b);
+}
+
+static void write_samples(unsigned port, const struct mtg_srv_task_status *ts, int n, const char *dir, int images)
 {
     struct mtg_client_opts co = {.base_url = "http://127.0.0.1", .max_attempts = 2};
     char base[64];
@@ -91,10 +112,14 @@ static void write_samples(unsigned port, const struct mtg_srv_task_status *ts, i
         return;
     for (int t = 0; t < n; t++) {
         char path[256], file[1200];
-        snprintf(path, sizeof path, "/v1/tasks/%s/samples?n=64&format=png", ts[t].id);
-        struct mtg_client_resp r;
-        if (mtg_client_request(c, "GET", path, NULL, 0, NULL, NULL, &r, &err) == MTG_OK) {
-            snprintf(file, sizeof file, "%s/%s.png", dir, ts[t].id);
+        snprintf(path, sizeof path, "/v1/tasks/%s/samples?n=%d&format=%s", ts[t].id, images ? 64 : 1000,
+                 images ? "png" : "blob");
+        struct mtg_client_resp r = {0};
+        snprintf(file, sizeof file, "%s/%s.png", dir, ts[t].id);
+        int ok = mtg_client_request(c, "GET", path, NULL, 0, NULL, NULL, &r, &err) == MTG_OK && r.status == 200;
+        if (ok && !images) {
+            write_ring_plot(&r, file);
+        } else if (ok) {
             FILE *f = fopen(file, "wb");
             if (f) {
                 fwrite(r.body, 1, r.len, f);
@@ -133,16 +158,21 @@ int mtg_cmd_demo(int argc, char **argv)
         snprintf(cfg->state_dir, sizeof cfg->state_dir, "%s/state", run_dir);
     mkdir(cfg->state_dir, 0755);
     mtg_launch_clear_checkpoints(cfg->state_dir);
-    /* The committed centralised reference makes the target FD-aware (DESIGN §11). */
-    if (!cfg->train.reference[0] && cfg->data.dataset == MTG_CFG_DATA_DIGITS) {
-        char ref[MTG_CFG_PATH_MAX + 32];
-        int n = snprintf(ref, sizeof ref, "%s/reference-digits.json", cfg->data.dir);
+    /* A committed centralised reference (train-local --json) makes the target FD-aware (DESIGN §11). */
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)cfg->data.dataset);
+    if (!cfg->train.reference[0] && kind->side > 0) {
+        char ref[MTG_CFG_PATH_MAX + 48];
+        int n = snprintf(ref, sizeof ref, "%s/reference-%s.json", cfg->data.dir, kind->name);
         if (n > 0 && (size_t)n < sizeof cfg->train.reference && access(ref, R_OK) == 0)
             memcpy(cfg->train.reference, ref, (size_t)n + 1);
     }
     mtg_process_on_stop(on_signal);
 
-    printf("mtgan demo: protocol %s, %d edges, output in %s/\n", proto, cfg->n_edges, run_dir);
+    printf("mtgan demo: protocol %s, dataset %s, %d edges, output in %s/\n", proto, kind->name, cfg->n_edges,
+           run_dir);
+    if (!cfg->train.reference[0])
+        printf("mtgan demo: no train.reference: tasks are done at fidelity >= %.2f or their step budget\n",
+               cfg->train.target_fidelity);
     struct run_ctx ctx = {0};
     struct mtg_launch *l = NULL;
     pthread_t th;
@@ -174,7 +204,7 @@ int mtg_cmd_demo(int argc, char **argv)
     }
     double wall = now_s() - t0;
     if (rc == MTG_OK) {
-        write_samples(port, ts, st.n_tasks, run_dir);
+        write_samples(port, ts, st.n_tasks, run_dir, kind->side > 0);
         /* The final globals, for anyone's own judge: `mtgan sample --model`, `mtgan eval --model-dir`. */
         rc = mtg_srv_export(ctx.srv, run_dir, NULL, &err);
         snprintf(sum->protocol, sizeof sum->protocol, "%s", proto);
