@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/nn.h"
 #include "core/status.h"
+#include "data/dataset.h"
 #include "data/image.h"
 #include "edge/client.h"
 #include "server/export.h"
@@ -32,9 +33,10 @@ static void usage(FILE *f)
             "       mtgan sample --server URL --task ID [--n 64] [--out grid.png | --blob out.blob] [--seed N]\n"
             "  --model FILE  generator blob (mtgan train-local, mtgan-server --sedna export)\n"
             "  --server URL  a running mtgan-server: GET /v1/tasks/{task}/samples\n"
-            "  --task ID     task to sample from the server, e.g. digit-3\n"
+            "  --task ID     task to sample from the server, e.g. digit-3 or fashion-7\n"
             "  --n N         samples (default 64)\n"
-            "  --out FILE    PNG grid of 8x8 images (default samples.png)\n"
+            "  --out FILE    PNG grid of the images, 8x8 digits or 28x28 Fashion-MNIST, values in [0, 1]\n"
+            "                drawn 0 = black .. 1 = white, upscaled (default samples.png)\n"
             "  --blob FILE   the samples as a blob (tensor \"samples\" [n, dim]) instead\n\n");
 }
 
@@ -72,6 +74,16 @@ static int from_server(const struct opts *o, int n, unsigned long long seed, str
     return rc;
 }
 
+/* Side of the square images of the dataset whose samples have dim features; 0 for none. */
+static int image_side(int dim)
+{
+    const struct mtg_data_kind_info *k;
+    for (int kind = 0; (k = mtg_data_kind_info(kind)) != NULL; kind++)
+        if (k->side > 0 && k->dim == dim)
+            return k->side;
+    return 0;
+}
+
 static int from_model(const struct opts *o, int n, unsigned long long seed, struct mtg_err *err)
 {
     struct mtg_mlp *g = NULL;
@@ -90,11 +102,15 @@ static int from_model(const struct opts *o, int n, unsigned long long seed, stru
             rc = mtg_blob_write_file(b, o->blob, 0, err);
         mtg_blob_free(b);
     } else if (rc == MTG_OK) {
-        if (dim != 64)
-            rc = mtg_err_set(err, MTG_EINVAL, "%s makes %d features, not 8x8 images: use --blob",
+        int side = image_side(dim);
+        if (side == 0)
+            rc = mtg_err_set(err, MTG_EINVAL,
+                             "%s makes %d features, not the images of a dataset (8x8 digits: 64, 28x28 "
+                             "fashion-mnist: 784): use --blob",
                              o->model, dim);
         else
-            rc = mtg_image_write_grid_png(o->out, x, n, 8, 8, n < 16 ? n : 16, 4, err);
+            rc = mtg_image_write_grid_png(o->out, x, n, side, side, n < 16 ? n : 16, mtg_image_scale_for_side(side),
+                                          err);
     }
     free(x);
     return rc;
