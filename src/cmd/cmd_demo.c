@@ -6,6 +6,7 @@
  * ring) and (with --json) the summary. Ctrl-C stops everything cleanly.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -206,7 +207,9 @@ int mtg_cmd_demo(int argc, char **argv)
     if (rc == MTG_OK) {
         write_samples(port, ts, st.n_tasks, run_dir, kind->side > 0);
         /* The final globals, for anyone's own judge: `mtgan sample --model`, `mtgan eval --model-dir`. */
-        rc = mtg_srv_export(ctx.srv, run_dir, NULL, &err);
+        /* Absolute, so index.json's paths resolve from anywhere (mtgan eval --model-dir runs/demo-...). */
+        char abs_dir[PATH_MAX];
+        rc = mtg_srv_export(ctx.srv, realpath(run_dir, abs_dir) ? abs_dir : run_dir, NULL, &err);
         snprintf(sum->protocol, sizeof sum->protocol, "%s", proto);
         sum->wall_s = wall;
         /* Embedded server: this process's VmHWM (it also holds the demo driver; mtgan bench measures a bare server). */

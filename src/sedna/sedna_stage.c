@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/digits.h"
 #include "quality/classifier.h"
+#include "quality/evaluator.h"
 #include "quality/prec_recall.h"
 #include "quality/quality.h"
 #include "quality/summary.h"
@@ -111,13 +112,19 @@ static void report_failed(const struct mtg_sedna_env *env, enum mtg_sedna_stage 
         mtg_sedna_env_deinit(&idenv);
 }
 
-static int digit_label(const char *id)
+/*
+ * The train and eval stages read Sedna's dataset index files of digits CSV
+ * rows (sedna_data.c): another data.dataset is refused in words, with the
+ * way to judge such models without Sedna.
+ */
+static int digits_only(const struct mtg_cfg *cfg, enum mtg_sedna_stage stage, struct mtg_err *err)
 {
-    if (strncmp(id, "digit-", 6) != 0)
-        return -1;
-    char *end;
-    long k = strtol(id + 6, &end, 10);
-    return (*end == '\0' && end != id + 6 && k >= 0 && k < MTG_DATA_DIGITS_CLASSES) ? (int)k : -1;
+    if (cfg->data.dataset == MTG_CFG_DATA_DIGITS)
+        return MTG_OK;
+    return mtg_err_set(err, MTG_EINVAL,
+                       "sedna %s stage: Sedna datasets are digits CSV index files; data.dataset %s is not "
+                       "supported here (train with mtgan-server + mtgan-edge, judge with mtgan eval --model-dir)",
+                       mtg_sedna_stage_str(stage), mtg_data_kind_info((int)cfg->data.dataset)->name);
 }
 
 /* ---- eval ---- */
@@ -158,10 +165,13 @@ static int build_quality(const struct mtg_cfg *cfg, const struct mtg_dataset *te
                          struct mtg_quality **q, struct mtg_err *err)
 {
     char cache[MTG_CFG_PATH_MAX + 32] = "";
-    if (cfg->state_dir[0] && mkdir_p(cfg->state_dir) == 0)
+    int have_dir = cfg->state_dir[0] && mkdir_p(cfg->state_dir) == 0;
+    if (have_dir)
         snprintf(cache, sizeof cache, "%s/classifier.blob", cfg->state_dir);
+    /* The configured dataset's own judge; test data given (Sedna, digits only) replaces its reference. */
     if (!test)
-        return mtg_quality_new_digits(cfg->data.path, cache[0] ? cache : NULL, NULL, q, err);
+        return mtg_quality_new_for_dataset((int)cfg->data.dataset, cfg->data.path, cfg->data.limit_per_class,
+                                           have_dir ? cfg->state_dir : NULL, q, err);
     struct mtg_dataset *all = NULL, *train = NULL, *held = NULL, *ref = NULL;
     struct mtg_mlp *clf = NULL;
     struct mtg_quality_cfg qc;
@@ -204,28 +214,36 @@ int mtg_sedna_eval_kb(const struct mtg_cfg *cfg, const struct mtg_sedna_kb *kb,
                       const struct mtg_dataset *test, struct mtg_summary *sum,
                       struct mtg_err *err)
 {
+    const int kind_id = (int)cfg->data.dataset;
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info(kind_id);
+    if (kind->side == 0)
+        return mtg_err_set(err, MTG_EINVAL, "eval: data.dataset %s has no classifier to judge generators by",
+                           kind->name);
+    if (test && kind_id != MTG_DATA_KIND_DIGITS)
+        return mtg_err_set(err, MTG_EINVAL, "eval: test data are digits rows, data.dataset is %s", kind->name);
     for (size_t i = 0; i < kb->n; i++)
-        if (digit_label(kb->tasks[i].id) < 0)
+        if (mtg_data_kind_task_label(kind_id, kb->tasks[i].id) < 0)
             return mtg_err_set(err, MTG_EINVAL,
-                               "eval: task \"%s\" (%s) is not a digit task \"digit-<0..9>\"; "
-                               "only digit generators can be scored", kb->tasks[i].id,
-                               kb->tasks[i].generator);
+                               "eval: task \"%s\" (%s) is not a %s task \"%s-<0..%d>\"; "
+                               "only generators of data.dataset (--dataset) can be scored",
+                               kb->tasks[i].id, kb->tasks[i].generator, kind->name, kind->task_prefix,
+                               kind->n_classes - 1);
     struct mtg_quality *q = NULL;
     int rc = build_quality(cfg, test, &q, err);
-    float *x = malloc((size_t)MTG_SEDNA_EVAL_SAMPLES * MTG_DATA_DIGITS_DIM * sizeof *x);
+    float *x = malloc((size_t)MTG_SEDNA_EVAL_SAMPLES * (size_t)kind->dim * sizeof *x);
     if (rc == MTG_OK && !x)
         rc = mtg_err_set(err, MTG_ENOMEM, "eval: out of memory");
     int scored = 0;
     for (size_t i = 0; rc == MTG_OK && i < kb->n; i++) {
         const struct mtg_sedna_kb_entry *e = &kb->tasks[i];
-        int label = digit_label(e->id);
+        int label = mtg_data_kind_task_label(kind_id, e->id);
         if (!wanted(cfg, label))
             continue;
         struct mtg_mlp *g = NULL;
         rc = mtg_srv_generator_load(e->generator, 250, &g, err);
-        if (rc == MTG_OK && mtg_mlp_out_dim(g) != MTG_DATA_DIGITS_DIM)
-            rc = mtg_err_set(err, MTG_EINVAL, "eval: %s makes %d features, digits have %d",
-                             e->generator, mtg_mlp_out_dim(g), MTG_DATA_DIGITS_DIM);
+        if (rc == MTG_OK && mtg_mlp_out_dim(g) != kind->dim)
+            rc = mtg_err_set(err, MTG_EINVAL, "eval: %s makes %d features, %s has %d",
+                             e->generator, mtg_mlp_out_dim(g), kind->name, kind->dim);
         if (rc == MTG_OK)
             rc = mtg_srv_generator_sample(g, MTG_SEDNA_EVAL_SAMPLES, MTG_SEDNA_EVAL_SEED, x, err);
         mtg_mlp_free(g);
@@ -321,7 +339,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
         return 2;
     }
     double t0 = now_s();
-    int rc = sum ? MTG_OK : mtg_err_set(&err, MTG_ENOMEM, "eval: out of memory");
+    int rc = sum ? digits_only(cfg, MTG_SEDNA_EVAL, &err) : mtg_err_set(&err, MTG_ENOMEM, "eval: out of memory");
     if (rc == MTG_OK && strstr(env.output_url, "://"))
         rc = mtg_err_set(&err, MTG_EINVAL, "OUTPUT_URL %s is not a local directory",
                          env.output_url);
@@ -544,7 +562,7 @@ static int deploy_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         cfg->train.eval_every = 0;
         cfg->data.tasks.n = 0;
         for (size_t i = 0; i < kb.n && cfg->data.tasks.n < MTG_CFG_MAX_IDS; i++) {
-            int label = digit_label(kb.tasks[i].id);
+            int label = mtg_data_kind_task_label((int)cfg->data.dataset, kb.tasks[i].id);
             if (label >= 0)
                 cfg->data.tasks.id[cfg->data.tasks.n++] = label;
         }
@@ -577,5 +595,10 @@ int mtg_sedna_server_main(struct mtg_cfg *cfg, const atomic_int *stop)
     enum mtg_sedna_stage stage;
     pick_stage(cfg, &stage);
     mtg_log(MTG_LOG_INFO, "sedna", "mtgan-server running the %s stage", mtg_sedna_stage_str(stage));
+    struct mtg_err err = {0};
+    if (stage != MTG_SEDNA_DEPLOY && digits_only(cfg, stage, &err) != MTG_OK) {
+        report_failed(NULL, stage, err.msg);
+        return 2;
+    }
     return stage == MTG_SEDNA_DEPLOY ? deploy_stage(cfg, stop) : train_stage(cfg, stop);
 }

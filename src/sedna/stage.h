@@ -33,7 +33,9 @@ struct mtg_summary;
 /*
  * mtgan-server --sedna. The stage is cfg->sedna_stage, or with auto: train
  * when TRAIN_DATASET_URL is set, else deploy when MODEL_URLS is, else train
- * (which then fails naming TRAIN_DATASET_URL). Prints "mtgan-server
+ * (which then fails naming TRAIN_DATASET_URL). Train and eval read digits
+ * (Sedna's CSV index files) and refuse another data.dataset; deploy serves
+ * the knowledge base's tasks of data.dataset. Prints "mtgan-server
  * listening on port N" once the server is up. Train runs until every task
  * reached its target or budget (or *stop), exports and reports; deploy
  * serves the knowledge base until *stop and reports only a failure.
@@ -45,12 +47,13 @@ int mtg_sedna_server_main(struct mtg_cfg *cfg, const atomic_int *stop);
 int mtg_sedna_eval_main(struct mtg_cfg *cfg);
 
 /*
- * Scores every model of kb whose task id is "digit-<k>" (k in cfg's
- * data.tasks when that list is set; other ids are an error naming them):
- * MTG_SEDNA_EVAL_SAMPLES samples each, fidelity / FD / precision / recall
- * against test (per class; NULL = the held-out split of cfg->data.path).
- * The classifier is trained on the train split of cfg->data.path (cached in
- * cfg->state_dir). Rows are appended to sum (steps from kb).
+ * Scores every model of kb whose task id is a task of cfg's data.dataset,
+ * "digit-<k>" or "fashion-<k>" (k in cfg's data.tasks when that list is
+ * set; other ids are an error naming them): MTG_SEDNA_EVAL_SAMPLES samples
+ * each, fidelity / FD / precision / recall against the dataset's evaluator
+ * (quality/evaluator.h, classifier cached in cfg->state_dir). test (digits
+ * only; NULL = none) replaces the digits reference with these rows per
+ * class. The ring is refused. Rows are appended to sum (steps from kb).
  */
 int mtg_sedna_eval_kb(const struct mtg_cfg *cfg, const struct mtg_sedna_kb *kb,
                       const struct mtg_dataset *test, struct mtg_summary *sum,
