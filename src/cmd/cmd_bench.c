@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "data/dataset.h"
 #include "data/image.h"
 #include "launch/bench.h"
 
@@ -294,11 +295,29 @@ int mtg_cmd_bench(int argc, char **argv)
     }
     mtg_log_set_level(b.cfg->log_level);
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log file as they happen */
+    /* scale, novelty and lifelong drive digit-N tasks with digits data of their own; the protocol
+     * comparisons (headline, loopback, ablation, widths) run any image dataset through real edges. */
+    const struct mtg_data_kind_info *kind = mtg_data_kind_info((int)b.cfg->data.dataset);
+    int digits = b.cfg->data.dataset == MTG_CFG_DATA_DIGITS;
+    static const char *const digits_modes[] = {"scale", "novelty", "lifelong"};
+    for (int i = 0; !digits && i < extra.n_pos; i++)
+        for (size_t k = 0; k < sizeof digits_modes / sizeof digits_modes[0]; k++)
+            if (strcmp(extra.pos[i], digits_modes[k]) == 0) {
+                fprintf(stderr, "mtgan bench: mode %s runs on digits only, not data.dataset %s\n", digits_modes[k],
+                        kind->name);
+                return 2;
+            }
+    if (kind->side == 0) {
+        fprintf(stderr, "mtgan bench: data.dataset %s has no quality target to race to (the ring is judged by "
+                        "tests/integration/test_ring.c)\n",
+                kind->name);
+        return 2;
+    }
     if (b.quick && b.cfg->data.tasks.n == 0)
         b.cfg->data.tasks = (struct mtg_cfg_ids){.n = 3, .id = {0, 3, 8}};
     if (!b.cfg->train.reference[0]) {
-        char ref[MTG_CFG_PATH_MAX + 32];
-        int n = snprintf(ref, sizeof ref, "%s/reference-digits.json", b.cfg->data.dir);
+        char ref[MTG_CFG_PATH_MAX + 48];
+        int n = snprintf(ref, sizeof ref, "%s/reference-%s.json", b.cfg->data.dir, kind->name);
         if (n > 0 && (size_t)n < sizeof b.cfg->train.reference && access(ref, R_OK) == 0)
             memcpy(b.cfg->train.reference, ref, (size_t)n + 1);
     }
@@ -313,12 +332,15 @@ int mtg_cmd_bench(int argc, char **argv)
     mkdir(b.dir, 0755);
     b.out = cJSON_CreateObject();
     cJSON_AddStringToObject(b.out, "date", b.stamp);
+    cJSON_AddStringToObject(b.out, "dataset", kind->name);
     cJSON_AddNumberToObject(b.out, "edges", b.cfg->n_edges);
-    cJSON_AddNumberToObject(b.out, "tasks", b.cfg->data.tasks.n ? b.cfg->data.tasks.n : 10);
+    cJSON_AddNumberToObject(b.out, "tasks", b.cfg->data.tasks.n ? b.cfg->data.tasks.n : kind->n_classes);
     cJSON_AddStringToObject(b.out, "reference", b.cfg->train.reference);
-    printf("mtgan bench: %d edges, %d tasks, reference %s, runs in %s/\n", b.cfg->n_edges,
-           b.cfg->data.tasks.n ? b.cfg->data.tasks.n : 10, b.cfg->train.reference[0] ? b.cfg->train.reference : "none",
-           b.dir);
+    printf("mtgan bench: %s, %d edges, %d tasks, reference %s, runs in %s/\n", kind->name, b.cfg->n_edges,
+           b.cfg->data.tasks.n ? b.cfg->data.tasks.n : kind->n_classes,
+           b.cfg->train.reference[0] ? b.cfg->train.reference : "none", b.dir);
+    if (!digits && (extra.n_pos == 0 || mode_on(extra.n_pos, (char **)extra.pos, "all")))
+        printf("(modes scale, novelty and lifelong run on digits only: skipped)\n");
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "core")) {
         printf("\ncore (1 thread)\n");
         cJSON_AddItemToObject(b.out, "core", mtg_bench_core(3000));
@@ -341,9 +363,9 @@ int mtg_cmd_bench(int argc, char **argv)
         rc = ablation(&b, &err);
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "widths"))
         rc = widths(&b, &err);
-    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "scale"))
+    if (rc == MTG_OK && digits && mode_on(extra.n_pos, (char **)extra.pos, "scale"))
         rc = scale(&b, &err);
-    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "novelty")) {
+    if (rc == MTG_OK && digits && mode_on(extra.n_pos, (char **)extra.pos, "novelty")) {
         printf("\nnovelty (unknown-task detection on held-out digit classes)\n");
         cJSON *o = mtg_bench_novelty(b.cfg->data.path, b.cfg->seed, &err);
         if (o)
@@ -351,7 +373,7 @@ int mtg_cmd_bench(int argc, char **argv)
         else
             rc = err.code ? err.code : MTG_ENOMEM;
     }
-    if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "lifelong")) {
+    if (rc == MTG_OK && digits && mode_on(extra.n_pos, (char **)extra.pos, "lifelong")) {
         printf("\nlifelong (a new task warm-started vs from scratch: steps and seconds to target, FD vs steps)\n");
         cJSON *o = mtg_bench_lifelong(b.cfg, b.dir, &err);
         if (o)

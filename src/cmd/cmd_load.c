@@ -78,6 +78,12 @@ int mtg_cmd_bench_load(int argc, char **argv)
         free(cfg);
         return code;
     }
+    if (cfg->data.dataset != MTG_CFG_DATA_DIGITS) {
+        /* Its simulated edges send digits-shaped deltas for digit-N tasks (launch/load.c). */
+        fprintf(stderr, "mtgan bench load: simulates digits edges only; drop --dataset (data.dataset)\n");
+        free(cfg);
+        return 2;
+    }
     time_t now = time(NULL);
     struct tm tm;
     char stamp[32], dir[128], path[160];
