@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/dataset.h"
 #include "k8s/job_internal.h"
 #include "k8s/k8s.h"
 
@@ -65,6 +66,7 @@ const struct field mtg_k8s_spec_fields[] = {
     {"data", F_OBJ, NULL, NULL},
     {"data.dataset", F_STR, "data.dataset", NULL},
     {"data.path", F_STR, "data.path", NULL},
+    {"data.limitPerClass", F_INT, "data.limit_per_class", NULL},
     {"data.partition", F_OBJ, NULL, NULL},
     {"data.partition.mode", F_MODE, NULL, NULL},
     {"data.partition.tasksPerEdgeMin", F_INT, "data.partition.tasks_per_edge_min", NULL},
@@ -375,18 +377,10 @@ static int walk_tasks(struct walk *w, const cJSON *arr, const char *shown, struc
     return MTG_OK;
 }
 
-/* The class of a digits task id "digit-N", or -1. */
-static int digit_class(const char *id)
-{
-    if (strncmp(id, "digit-", 6) != 0 || id[6] < '0' || id[6] > '9' || id[7] != '\0')
-        return -1;
-    return id[6] - '0';
-}
-
 /*
- * The server creates its tasks from the dataset (digits: data.tasks, as
- * class ids; ring: one task "ring") and takes each one's networks from
- * tasks[] by id, so spec.tasks must name tasks the dataset has.
+ * The server creates its tasks from the dataset (digits and fashion-mnist:
+ * data.tasks, as class ids; ring: one task "ring") and takes each one's
+ * networks from tasks[] by id, so spec.tasks must name tasks the dataset has.
  */
 static int derive_data_tasks(struct walk *w, struct mtg_err *err)
 {
@@ -397,19 +391,26 @@ static int derive_data_tasks(struct walk *w, struct mtg_err *err)
     int n = cJSON_GetArraySize(tasks);
     if (n == 0)
         return fail(w, err, MTG_EINVAL, "spec.tasks", "%s", "at least one task is required");
-    if (strcmp(dataset, "digits") == 0) {
+    int kind = -1;
+    const struct mtg_data_kind_info *info = NULL;
+    if (mtg_data_kind_parse(dataset, &kind, NULL) == MTG_OK)
+        info = mtg_data_kind_info(kind);
+    if (info && info->side > 0) {
         cJSON *ids = cJSON_CreateArray();
         if (!ids || put(w->out, "data.tasks", ids) != MTG_OK)
             return mtg_err_set(err, MTG_ENOMEM, "%s: out of memory", w->who);
         for (int i = 0; i < n; i++) {
             const char *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tasks, i), "id")
                                  ->valuestring;
-            int k = digit_class(id);
+            int k = mtg_data_kind_task_label(kind, id);
             char s[64];
             snprintf(s, sizeof s, "spec.tasks[%d].id", i);
-            if (k < 0)
-                return fail(w, err, MTG_EINVAL, s,
-                            "\"%.64s\" is not a digits task (digit-0 .. digit-9)", id);
+            if (k < 0) {
+                char what[160];
+                snprintf(what, sizeof what, "\"%.64s\" is not a %s task (%s-0 .. %s-%d)", id, info->name,
+                         info->task_prefix, info->task_prefix, info->n_classes - 1);
+                return fail(w, err, MTG_EINVAL, s, "%s", what);
+            }
             cJSON *num = cJSON_CreateNumber(k);
             if (!num || !cJSON_AddItemToArray(ids, num)) {
                 cJSON_Delete(num);

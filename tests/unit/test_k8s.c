@@ -393,6 +393,46 @@ Test(k8s_job, ring_sample_async_iid_and_its_status)
     cr_assert_eq(job.track.start_time, t - 3);
 }
 
+/* The digits sample with spec.data.dataset fashion-mnist and its tasks renamed fashion-N. */
+Test(k8s_job, fashion_mnist_tasks_map_to_class_ids)
+{
+    static struct mtg_cfg cfg;
+    char *cr = sample_with("data.dataset", "\"fashion-mnist\"");
+    struct mtg_err err = {0};
+    mtg_cfg_defaults(&cfg);
+    /* Still digit-N ids: named as not belonging to the dataset. */
+    cr_assert_neq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "spec.tasks[0].id: \"digit-0\" is not a fashion-mnist task (fashion-0 .. fashion-9)"),
+              "%s", err.msg);
+    for (char *p = cr; (p = strstr(p, "\"digit-")) != NULL;) {
+        /* "digit-N" -> "fashion-N": same length as the JSON allows by shifting the tail. */
+        size_t tail = strlen(p + 7);
+        char *grown = malloc((size_t)(p - cr) + 9 + tail + 1);
+        cr_assert(grown);
+        memcpy(grown, cr, (size_t)(p - cr));
+        memcpy(grown + (p - cr), "\"fashion-", 9);
+        memcpy(grown + (p - cr) + 9, p + 7, tail + 1);
+        size_t at = (size_t)(p - cr) + 9;
+        free(cr);
+        cr = grown;
+        p = cr + at;
+    }
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK, "%s", err.msg);
+    free(cr);
+    cr_assert_eq(cfg.data.dataset, MTG_CFG_DATA_FASHION);
+    cr_assert_eq(cfg.data.tasks.n, 10);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(cfg.data.tasks.id[i], i);
+    cr_assert_str_eq(cfg.tasks[3].id, "fashion-3");
+
+    cr = sample_with("data.limitPerClass", "50");
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK, "%s", err.msg);
+    free(cr);
+    cr_assert_eq(cfg.data.limit_per_class, 50);
+}
+
 /* Applies the digits sample with spec.<path> = value and expects an error containing want. */
 static void expect_spec_error(const char *path, const char *value, const char *want)
 {
