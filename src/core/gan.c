@@ -43,11 +43,20 @@ void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
         .act = {MTG_ACT_LEAKY_RELU, MTG_ACT_LEAKY_RELU, MTG_ACT_NONE},
         .leaky_slope = 0.2f,
     };
+    /*
+     * The recipe measured on the 8x8 digits (README, "Training recipe"): with
+     * DCGAN's lr 2e-4 and beta1 0.5 these small nets collapse (recall 0 at
+     * 3000 steps); lr 2e-3, betas (0, 0.99) and an EMA of G at 0.99 reach
+     * precision 1.00, recall 0.62, coverage 0.93 on all 10 classes.
+     */
     mtg_adam_cfg_default(&cfg->g_opt);
     mtg_adam_cfg_default(&cfg->d_opt);
+    cfg->g_opt.lr = cfg->d_opt.lr = 2e-3f;
+    cfg->g_opt.beta1 = cfg->d_opt.beta1 = 0.0f;
+    cfg->g_opt.beta2 = cfg->d_opt.beta2 = 0.99f;
     cfg->batch = 64;
     cfg->g_max_batch = 64;
-    cfg->recipe = (struct mtg_gan_recipe){.loss = MTG_GAN_LOSS_NS, .ema = 0.0f, .noise = 0.0f, .real_label = 1.0f,
+    cfg->recipe = (struct mtg_gan_recipe){.loss = MTG_GAN_LOSS_NS, .ema = 0.99f, .noise = 0.0f, .real_label = 1.0f,
                                           .pack = 1};
 }
 

@@ -1,11 +1,13 @@
 /* Losses (with gradient checks), Adam, rng and arena. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/gan.h"
 #include "core/loss.h"
+#include "core/nn.h"
 #include "core/optim.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -201,4 +203,108 @@ Test(gan, validate_rejects_mismatch)
     cfg.d.in_dim = 10;
     cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err));
     cr_assert(strstr(err.msg, "discriminator input 10"), "%s", err.msg);
+}
+
+Test(loss, hinge_values_and_gradcheck)
+{
+    float x[] = {-2.0f, -0.3f, 0.4f, 1.5f, 3.0f};
+    float g[5];
+    for (int k = 0; k < 2; k++) {
+        float sign = k ? -1.0f : 1.0f;
+        float l = mtg_loss_hinge(x, 5, sign, g, 1.0f);
+        double want = 0;
+        for (int i = 0; i < 5; i++)
+            want += fmax(0.0, 1.0 - sign * x[i]) / 5.0;
+        cr_assert_float_eq(l, (float)want, 1e-6, "sign %g", (double)sign);
+        for (int i = 0; i < 5; i++) {
+            float keep = x[i], h = 1e-3f;
+            x[i] = keep + h;
+            float lp = mtg_loss_hinge(x, 5, sign, NULL, 1.0f);
+            x[i] = keep - h;
+            float lm = mtg_loss_hinge(x, 5, sign, NULL, 1.0f);
+            x[i] = keep;
+            cr_assert_float_eq((lp - lm) / (2 * h), g[i], 2e-3, "sign %g i %d", (double)sign, i);
+        }
+    }
+}
+
+/* The EMA follows G step by step (e <- a e + (1 - a) w) and is what mtg_gan_sample draws from. */
+Test(gan, ema_tracks_g_and_samples)
+{
+    struct mtg_gan_cfg cfg;
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.batch = cfg.g_max_batch = 8;
+    cfg.recipe.ema = 0.5f;
+    struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 4, NULL);
+    cr_assert_not_null(mtg_gan_generator_ema(gan));
+    size_t n = mtg_mlp_param_count(mtg_gan_generator(gan));
+    float *w0 = malloc(n * sizeof(float));
+    memcpy(w0, mtg_mlp_params(mtg_gan_generator(gan)), n * sizeof(float));
+    float real[64];
+    for (int i = 0; i < 64; i++)
+        real[i] = (float)(i % 8) / 8.0f;
+    mtg_gan_step(gan, real, NULL);
+    const float *w1 = mtg_mlp_params(mtg_gan_generator(gan)), *e = mtg_mlp_params(mtg_gan_generator_ema(gan));
+    int moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_float_eq(e[i], 0.5f * w0[i] + 0.5f * w1[i], 1e-6, "param %zu", i);
+        moved += w1[i] != w0[i];
+    }
+    cr_assert_gt(moved, 0, "one step must move G");
+    /* Samples come from the EMA: the same latents through the EMA net by hand give the same rows. */
+    float x[16], z[16 * 32], y[16];
+    mtg_gan_sample(gan, x, 2, 77);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 77);
+    mtg_rng_fill_normal(&rng, z, 2 * 32, 0.0f, 1.0f);
+    mtg_mlp_predict(mtg_gan_generator_ema(gan), z, 2, y);
+    cr_assert_eq(memcmp(x, y, 16 * sizeof(float)), 0);
+    free(w0);
+    mtg_gan_free(gan);
+}
+
+/* PacGAN: D sees pack samples per row; a single row is scored as itself repeated pack times. */
+Test(gan, pack_scores_repeated_rows)
+{
+    struct mtg_gan_cfg cfg;
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.batch = cfg.g_max_batch = 8;
+    cfg.recipe.pack = 2;
+    struct mtg_err err = {0};
+    cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err), "d.in_dim 8 must be refused with pack 2");
+    cr_assert(strstr(err.msg, "pack 2"), "%s", err.msg);
+    cfg.d.in_dim = 16;
+    struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err);
+    cr_assert_not_null(gan, "%s", err.msg);
+    cr_assert_eq(mtg_gan_data_dim(gan), 8);
+    float real[64], row[8], two[16], s1, s2;
+    for (int i = 0; i < 64; i++)
+        real[i] = (float)(i % 5) / 5.0f;
+    struct mtg_gan_stats st;
+    mtg_gan_step(gan, real, &st);
+    cr_assert(isfinite(st.d_loss) && isfinite(st.g_loss));
+    for (int i = 0; i < 8; i++)
+        row[i] = two[i] = two[8 + i] = 0.1f * (float)i;
+    mtg_gan_d_score(gan, row, 1, &s1);
+    mtg_mlp_predict(mtg_gan_discriminator(gan), two, 1, &s2);
+    cr_assert_float_eq(s1, s2, 1e-6);
+    mtg_gan_free(gan);
+    cfg.batch = 7;
+    cfg.g_max_batch = 7;
+    cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err));
+    cr_assert(strstr(err.msg, "multiple of pack"), "%s", err.msg);
+}
+
+Test(gan, recipe_is_validated)
+{
+    struct mtg_gan_cfg cfg;
+    struct mtg_err err = {0};
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.recipe.ema = 1.0f;
+    cr_assert_neq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "ema"), "%s", err.msg);
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.recipe.real_label = 0.4f;
+    cr_assert_neq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "real_label"), "%s", err.msg);
 }
