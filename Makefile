@@ -136,6 +136,11 @@ demo:
 bench: all
 	bash bench/run.sh $(BENCH_ARGS)
 
+# The measurement behind the default training recipe (bench/recipe_sweep.c); not part of `all`.
+$(OUT)/bin/recipe-sweep: $(OUT)/obj/bench/recipe_sweep.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 valgrind: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== valgrind $$t"; \
 	  $(TEST_ENV) valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
