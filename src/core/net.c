@@ -18,6 +18,7 @@ struct mtg_net {
     struct mtg_net_spec spec; /* resolved: defaults filled in */
     int max_batch;
     int train;
+    int stats_frozen;
     size_t n_params;
     float *params;
     float *grads;
@@ -144,6 +145,7 @@ struct mtg_net *mtg_net_clone(const struct mtg_net *net, struct mtg_err *err)
     if (c) {
         memcpy(c->params, net->params, net->n_params * sizeof(float));
         c->train = net->train;
+        c->stats_frozen = net->stats_frozen;
     }
     return c;
 }
@@ -159,11 +161,14 @@ void mtg_net_init_dcgan(struct mtg_net *net, struct mtg_rng *rng) { init_all(net
 
 void mtg_net_set_train(struct mtg_net *net, int train) { net->train = train != 0; }
 int mtg_net_train(const struct mtg_net *net) { return net->train; }
+void mtg_net_set_stats_frozen(struct mtg_net *net, int frozen) { net->stats_frozen = frozen != 0; }
+int mtg_net_stats_frozen(const struct mtg_net *net) { return net->stats_frozen; }
 
 static struct net_ctx make_ctx(struct mtg_net *net)
 {
     return (struct net_ctx){.params = net->params, .grads = net->grads, .scratch = net->scratch,
-                            .train = net->train, .bn_momentum = net->spec.bn_momentum,
+                            .train = net->train, .update_stats = net->train && !net->stats_frozen,
+                            .bn_momentum = net->spec.bn_momentum,
                             .bn_eps = net->spec.bn_eps};
 }
 

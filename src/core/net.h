@@ -4,8 +4,9 @@
  * float32 NCHW tensors; dense and conv run as sgemm over many samples at once
  * (conv via im2col/col2im). Parameters, batch-norm running statistics
  * included, live in one flat array; every buffer is carved from an arena at
- * creation, so forward/backward allocate nothing. The API mirrors mtg_mlp's
- * (mtg_mlp_X -> mtg_net_X). Not thread-safe: one caller per net at a time.
+ * creation, so forward/backward allocate nothing. A plain dense stack (the
+ * 8x8 digits' MLPs) is described by struct mtg_mlp_spec and converted with
+ * mtg_net_spec_from_mlp(). Not thread-safe: one caller per net at a time.
  *
  *     struct mtg_net_spec s;
  *     mtg_net_spec_dcgan28_d(&s, 64, 0);                 // or fill the struct
@@ -20,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "core/nn.h" /* enum mtg_act, struct mtg_mlp_spec */
+#include "core/act.h"
 
 struct mtg_err;
 struct mtg_rng;
@@ -66,6 +67,21 @@ struct mtg_net_spec {
     float bn_eps;
 };
 
+/*
+ * A dense stack, the handy way to write an MLP (configs, the digits
+ * defaults): n_layers dense layers, layer i of width[i] followed by act[i].
+ * mtg_net_spec_from_mlp() turns it into the equivalent net spec.
+ */
+#define MTG_MLP_MAX_LAYERS 8
+
+struct mtg_mlp_spec {
+    int in_dim;
+    int n_layers;
+    int width[MTG_MLP_MAX_LAYERS];      /* output width of each dense layer */
+    enum mtg_act act[MTG_MLP_MAX_LAYERS];
+    float leaky_slope;                   /* for MTG_ACT_LEAKY_RELU; 0 = 0.2 */
+};
+
 /* One parameter tensor inside the flat array, for blobs and inspection. */
 struct mtg_net_tensor {
     int layer;            /* index into spec.layer */
@@ -95,11 +111,27 @@ size_t mtg_net_spec_param_count(const struct mtg_net_spec *spec);
 /* Output shape C,H,W of the last layer: MTG_OK, or MTG_EINVAL for an invalid spec. */
 int mtg_net_spec_out_shape(const struct mtg_net_spec *spec, int out[3]);
 /*
- * The dense net equivalent to an mlp (one dense layer per mlp layer, its
- * activation fused): same outputs and the same parameter layout.
+ * The dense net of an mlp spec: layer i is dense width[i] with act[i] fused.
+ * Parameter layout per layer: W_i [in_i, out_i] row-major, then b_i
+ * [out_i] - the layout (and the arithmetic, bit for bit) of the mtg_mlp
+ * type this replaced, so its blobs and checkpoints stay readable.
  * MTG_OK, or MTG_EINVAL when the mlp spec's layer count is out of range.
  */
 int mtg_net_spec_from_mlp(const struct mtg_mlp_spec *mlp, struct mtg_net_spec *out);
+/*
+ * The reverse, for a spec that is a plain dense stack (only dense layers
+ * on a flat input, at most MTG_MLP_MAX_LAYERS): MTG_OK, else MTG_EINVAL
+ * and *out untouched. The leaky slope comes out resolved (0 -> 0.2).
+ */
+int mtg_net_spec_to_mlp(const struct mtg_net_spec *spec, struct mtg_mlp_spec *out);
+/*
+ * 1 when a and b describe the same network: the same input shape and
+ * layers (each op compared on the fields it reads) and, resolved, the same
+ * leaky slope and batch-norm settings; else 0.
+ */
+int mtg_net_spec_equal(const struct mtg_net_spec *a, const struct mtg_net_spec *b);
+/* 1 when a forward mixes the samples of a batch (batch norm, minibatch stddev). */
+int mtg_net_spec_mixes_batch(const struct mtg_net_spec *spec);
 /*
  * Writes the input shape, then one line per layer with its output shape and
  * parameter count (" 5 convt2d k4 s2 p1 +tanh  -> 1x28x28  params 1025"),
@@ -134,7 +166,7 @@ struct mtg_net *mtg_net_clone(const struct mtg_net *net, struct mtg_err *err);
 /*
  * PyTorch's default init: dense/conv w and b ~ U(+-1/sqrt(fan_in)), fan_in as
  * PyTorch computes it (in; in_c*k*k; for convT out_c*k*k); BN gamma 1, beta 0,
- * rmean 0, rvar 1. A converted mlp spec draws mtg_mlp_init_params()'s numbers.
+ * rmean 0, rvar 1. Draws layer by layer, w then b, from rng.
  */
 void mtg_net_init_params(struct mtg_net *net, struct mtg_rng *rng);
 /* DCGAN's init (Radford et al. 2016): dense/conv w ~ N(0, 0.02), b = 0, BN gamma ~ N(1, 0.02). */
@@ -147,6 +179,13 @@ void mtg_net_init_dcgan(struct mtg_net *net, struct mtg_rng *rng);
  */
 void mtg_net_set_train(struct mtg_net *net, int train);
 int mtg_net_train(const struct mtg_net *net);
+/*
+ * With frozen set (0 by default), training-mode forwards still normalise
+ * with the batch's statistics but leave the running statistics as they
+ * are: sampling a generator for evaluation or serving changes nothing.
+ */
+void mtg_net_set_stats_frozen(struct mtg_net *net, int frozen);
+int mtg_net_stats_frozen(const struct mtg_net *net);
 
 /*
  * Forward pass on x [batch, in_dim] (NCHW per sample); returns the output

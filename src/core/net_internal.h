@@ -25,6 +25,7 @@ struct net_ctx {
     float *grads;
     void *scratch;   /* shared by all layers, 64-byte aligned; valid during one op call only */
     int train;       /* batch norm mode of this forward */
+    int update_stats; /* training mode: also fold the batch statistics into the running ones */
     float bn_momentum;
     float bn_eps;
 };
@@ -74,7 +75,7 @@ extern const struct net_op_ops net_op_mbstd;
 /* The table for op, or NULL for an unknown op id. */
 const struct net_op_ops *net_op_lookup(enum mtg_op op);
 
-/* Fused activations, as in nn.c: derivatives written through the output a = f(z). */
+/* Fused activations: derivatives written through the output a = f(z). */
 int net_act_valid(enum mtg_act act);
 void net_act_forward(enum mtg_act act, float *a, size_t n, float slope);
 /* dz[i] = dy[i] * f'(z[i]) through a[i]; dz may alias dy. */

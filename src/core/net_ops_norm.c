@@ -107,8 +107,10 @@ static void bn_forward(struct net_layer *L, const struct net_ctx *c, const float
             invstd[ch] = (float)(1.0 / sqrt(var + (double)c->bn_eps));
             /* PyTorch keeps the unbiased variance in the running estimate. */
             double unbiased = M > 1.0 ? var * M / (M - 1.0) : var;
-            rmean[ch] = (1.0f - mom) * rmean[ch] + mom * mean[ch];
-            rvar[ch] = (1.0f - mom) * rvar[ch] + mom * (float)unbiased;
+            if (c->update_stats) {
+                rmean[ch] = (1.0f - mom) * rmean[ch] + mom * mean[ch];
+                rvar[ch] = (1.0f - mom) * rvar[ch] + mom * (float)unbiased;
+            }
         }
     } else {
         for (int ch = 0; ch < C; ch++) {

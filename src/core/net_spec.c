@@ -179,6 +179,71 @@ int mtg_net_spec_from_mlp(const struct mtg_mlp_spec *mlp, struct mtg_net_spec *o
     return MTG_OK;
 }
 
+int mtg_net_spec_to_mlp(const struct mtg_net_spec *spec, struct mtg_mlp_spec *out)
+{
+    struct mtg_net_spec s;
+    net_spec_resolve(spec, &s);
+    if (s.n_layers < 1 || s.n_layers > MTG_MLP_MAX_LAYERS || s.n_layers > MTG_NET_MAX_LAYERS ||
+        s.in_shape[1] != 1 || s.in_shape[2] != 1)
+        return MTG_EINVAL;
+    for (int i = 0; i < s.n_layers; i++)
+        if (s.layer[i].op != MTG_OP_DENSE)
+            return MTG_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->in_dim = s.in_shape[0];
+    out->n_layers = s.n_layers;
+    for (int i = 0; i < s.n_layers; i++) {
+        out->width[i] = s.layer[i].out;
+        out->act[i] = s.layer[i].act;
+    }
+    out->leaky_slope = s.leaky_slope;
+    return MTG_OK;
+}
+
+/* Whether two layers are the same, comparing only the fields their op reads. */
+static int same_layer(const struct mtg_layer_spec *a, const struct mtg_layer_spec *b)
+{
+    if (a->op != b->op || a->act != b->act)
+        return 0;
+    switch (a->op) {
+    case MTG_OP_DENSE:
+        return a->out == b->out;
+    case MTG_OP_CONV2D:
+    case MTG_OP_CONVT2D:
+        return a->out == b->out && a->kernel == b->kernel && a->stride == b->stride && a->pad == b->pad;
+    case MTG_OP_RESHAPE:
+        return a->shape[0] == b->shape[0] && a->shape[1] == b->shape[1] && a->shape[2] == b->shape[2];
+    case MTG_OP_MBSTD:
+        return a->group == b->group;
+    case MTG_OP_BATCHNORM:
+    case MTG_OP_ACT:
+        return 1;
+    }
+    return 0;
+}
+
+int mtg_net_spec_equal(const struct mtg_net_spec *a, const struct mtg_net_spec *b)
+{
+    struct mtg_net_spec x, y;
+    net_spec_resolve(a, &x);
+    net_spec_resolve(b, &y);
+    if (memcmp(x.in_shape, y.in_shape, sizeof x.in_shape) != 0 || x.n_layers != y.n_layers ||
+        x.n_layers < 0 || x.n_layers > MTG_NET_MAX_LAYERS)
+        return 0;
+    for (int i = 0; i < x.n_layers; i++)
+        if (!same_layer(&x.layer[i], &y.layer[i]))
+            return 0;
+    return x.leaky_slope == y.leaky_slope && x.bn_momentum == y.bn_momentum && x.bn_eps == y.bn_eps;
+}
+
+int mtg_net_spec_mixes_batch(const struct mtg_net_spec *spec)
+{
+    for (int i = 0; i < spec->n_layers && i < MTG_NET_MAX_LAYERS; i++)
+        if (spec->layer[i].op == MTG_OP_BATCHNORM || spec->layer[i].op == MTG_OP_MBSTD)
+            return 1;
+    return 0;
+}
+
 /* snprintf that appends at *len and keeps counting past cap, like snprintf itself. */
 __attribute__((format(printf, 4, 5))) static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {

@@ -105,22 +105,6 @@ struct mtg_mlp {
     int last_batch;
 };
 
-int mtg_act_parse(const char *name, enum mtg_act *out)
-{
-    for (int i = 0; i < N_ACTS; i++) {
-        if (name && strcmp(name, act_table[i].name) == 0) {
-            *out = (enum mtg_act)i;
-            return MTG_OK;
-        }
-    }
-    return MTG_EINVAL;
-}
-
-const char *mtg_act_name(enum mtg_act act)
-{
-    return ((int)act >= 0 && (int)act < N_ACTS) ? act_table[act].name : "unknown";
-}
-
 static int layer_in(const struct mtg_mlp_spec *s, int i) { return i == 0 ? s->in_dim : s->width[i - 1]; }
 
 int mtg_mlp_spec_validate(const struct mtg_mlp_spec *s, struct mtg_err *err)

@@ -24,29 +24,13 @@
 
 #include <stddef.h>
 
+#include "core/net.h" /* enum mtg_act, struct mtg_mlp_spec */
+
 struct mtg_err;
 struct mtg_rng;
 struct mtg_mlp;
 
-/* Activation ids appear in configs and blobs: only ever append. */
-enum mtg_act {
-    MTG_ACT_NONE = 0,
-    MTG_ACT_RELU = 1,
-    MTG_ACT_LEAKY_RELU = 2,
-    MTG_ACT_SIGMOID = 3,
-    MTG_ACT_TANH = 4,
-};
-
-#define MTG_MLP_MAX_LAYERS 8
 #define MTG_MLP_MAX_WIDTH 65536
-
-struct mtg_mlp_spec {
-    int in_dim;
-    int n_layers;
-    int width[MTG_MLP_MAX_LAYERS];     /* output width of each dense layer */
-    enum mtg_act act[MTG_MLP_MAX_LAYERS];
-    float leaky_slope;                  /* for MTG_ACT_LEAKY_RELU; 0.2 by default */
-};
 
 /* A read-only view of one dense layer's parameters inside the flat array. */
 struct mtg_mlp_layer {
@@ -63,10 +47,6 @@ enum mtg_mlp_backward_flags {
     MTG_MLP_PARAM_GRAD = 1u << 0, /* accumulate dL/dW, dL/db into mtg_mlp_grads() */
     MTG_MLP_INPUT_GRAD = 1u << 1, /* compute and return dL/dx */
 };
-
-/* "none|relu|leaky_relu|sigmoid|tanh" <-> enum; parse returns 0 or MTG_EINVAL. */
-int mtg_act_parse(const char *name, enum mtg_act *out);
-const char *mtg_act_name(enum mtg_act act);
 
 /* Checks a spec (layer count, widths, activations); 0 or MTG_EINVAL naming the field. */
 int mtg_mlp_spec_validate(const struct mtg_mlp_spec *spec, struct mtg_err *err);

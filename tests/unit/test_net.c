@@ -1,8 +1,8 @@
 /*
  * core/net: finite-difference gradient checks for every op (input gradient
  * and every trainable parameter), forward values against direct reference
- * loops, spec validation messages, the mlp conversion, batch-norm modes and
- * running statistics, clone.
+ * loops, spec validation messages, the mlp conversion and comparison,
+ * batch-norm modes and running statistics, clone.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -638,6 +638,54 @@ Test(net, from_mlp_matches_mlp_exactly)
     cr_assert_eq(mtg_net_spec_from_mlp(&ms, &ns), MTG_EINVAL);
 }
 
+Test(net, to_mlp_equal_and_mixes_batch)
+{
+    struct mtg_mlp_spec ms = {.in_dim = 5, .n_layers = 3, .width = {7, 6, 3},
+                              .act = {MTG_ACT_LEAKY_RELU, MTG_ACT_RELU, MTG_ACT_NONE}};
+    struct mtg_net_spec ns, other;
+    struct mtg_mlp_spec back;
+    cr_assert_eq(mtg_net_spec_from_mlp(&ms, &ns), MTG_OK);
+    cr_assert_eq(mtg_net_spec_to_mlp(&ns, &back), MTG_OK);
+    cr_assert(back.in_dim == 5 && back.n_layers == 3 && back.width[1] == 6 && back.act[0] == MTG_ACT_LEAKY_RELU);
+    cr_assert_float_eq(back.leaky_slope, 0.2f, 0, "slope 0 resolves to the default");
+    cr_assert_eq(mtg_net_spec_mixes_batch(&ns), 0);
+
+    /* Equality: resolved defaults are equal to explicit ones; every architectural field counts. */
+    other = ns;
+    other.leaky_slope = 0.2f;
+    other.layer[0].kernel = 9; /* a dense layer does not read kernel */
+    cr_assert(mtg_net_spec_equal(&ns, &other));
+    other.layer[1].out = 8;
+    cr_assert_not(mtg_net_spec_equal(&ns, &other));
+    other = ns;
+    other.layer[2].act = MTG_ACT_SIGMOID;
+    cr_assert_not(mtg_net_spec_equal(&ns, &other));
+    other = ns;
+    other.leaky_slope = 0.1f;
+    cr_assert_not(mtg_net_spec_equal(&ns, &other));
+
+    struct mtg_net_spec g, d;
+    mtg_net_spec_dcgan28_g(&g, 16, 8);
+    mtg_net_spec_dcgan28_d(&d, 8, 0);
+    cr_assert_eq(mtg_net_spec_to_mlp(&g, &back), MTG_EINVAL);
+    cr_assert_eq(mtg_net_spec_to_mlp(&d, &back), MTG_EINVAL);
+    cr_assert(mtg_net_spec_mixes_batch(&g));
+    cr_assert_not(mtg_net_spec_mixes_batch(&d));
+    mtg_net_spec_dcgan28_d(&d, 8, 4);
+    cr_assert(mtg_net_spec_mixes_batch(&d));
+    cr_assert(mtg_net_spec_equal(&g, &g));
+    other = g;
+    other.layer[3].stride = 1;
+    cr_assert_not(mtg_net_spec_equal(&g, &other));
+    other = g;
+    other.layer[1].shape[0] = 1;
+    cr_assert_not(mtg_net_spec_equal(&g, &other));
+    cr_assert_not(mtg_net_spec_equal(&g, &d));
+    /* A dense stack on an image input is not an mlp. */
+    struct mtg_net_spec img = {.in_shape = {1, 2, 2}, .n_layers = 1, .layer = {{.op = MTG_OP_DENSE, .out = 3}}};
+    cr_assert_eq(mtg_net_spec_to_mlp(&img, &back), MTG_EINVAL);
+}
+
 /* ---- batch norm modes ---- */
 
 Test(net, batchnorm_running_stats_and_modes)
@@ -686,6 +734,21 @@ Test(net, batchnorm_running_stats_and_modes)
     cr_assert_eq(mtg_net_train(c), 0);
     cr_assert_float_eq(mtg_net_forward(c, x, 1)[0], y0, 0);
     mtg_net_free(c);
+
+    /* Frozen statistics: batch statistics normalise, the running ones stay. */
+    mtg_net_set_train(n, 1);
+    mtg_net_set_stats_frozen(n, 1);
+    cr_assert_eq(mtg_net_stats_frozen(n), 1);
+    y = mtg_net_forward(n, x, 4);
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(y[2 * i], (x[2 * i] - 2.5f) * is, 1e-5);
+    cr_assert_eq(memcmp(before, p, sizeof before), 0);
+    c = mtg_net_clone(n, NULL);
+    cr_assert_eq(mtg_net_stats_frozen(c), 1);
+    mtg_net_free(c);
+    mtg_net_set_stats_frozen(n, 0);
+    mtg_net_forward(n, x, 4);
+    cr_assert_neq(memcmp(before, p, sizeof before), 0);
     mtg_net_free(n);
 }
 
