@@ -5,6 +5,7 @@
 #   make bench BENCH_ARGS="core"    # one mode
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash build/deps.sh --bench >/dev/null   # PyTorch and scikit-learn: the core peer and the judge
 export MTGAN_DATA_DIR="${MTGAN_DATA_DIR:-$PWD/data}"
 export OPENBLAS_NUM_THREADS=1
 exec out/bin/mtgan bench --log-level warn "$@"

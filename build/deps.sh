@@ -5,6 +5,7 @@
 #   build/deps.sh --if-missing same, but quietly do nothing when all present
 #   build/deps.sh --check      only report; exit 1 if anything is missing
 #   build/deps.sh --dev        also the reliability tools: clang (make fuzz), valgrind (make valgrind)
+#   build/deps.sh --bench      also the benchmark peers: python3-torch, python3-sklearn
 set -euo pipefail
 
 # dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), DESIGN §11 (b).
@@ -15,6 +16,12 @@ PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libopenblas-d
 mode="${1:-install}"
 if [ "$mode" = "--dev" ]; then
     PKGS+=(clang libclang-rt-14-dev valgrind)  # the fuzzer runtime is only a Recommends of clang
+    mode=install
+fi
+# The benchmark's peers: PyTorch for `mtgan bench core` (bench/torch_core.py), scikit-learn for the
+# independent judge (bench/judge.py). Large, so not part of the test dependencies.
+if [ "$mode" = "--bench" ]; then
+    PKGS+=(python3-torch python3-sklearn)
     mode=install
 fi
 missing=()
