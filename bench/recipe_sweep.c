@@ -44,16 +44,16 @@ int main(int argc, char **argv)
         struct mtg_gan_cfg cfg;
         mtg_gan_cfg_default(&cfg, 64);
         cfg.batch = (int)envd("BATCH", 64); cfg.g_max_batch = 250 > cfg.batch ? 250 : cfg.batch;
-        cfg.g.in_dim = (int)envd("LATENT", 32);
+        cfg.g.in_shape[0] = (int)envd("LATENT", 32);
         cfg.g_opt.lr = (float)envd("GLR", 2e-4); cfg.d_opt.lr = (float)envd("DLR", 2e-4);
         cfg.g_opt.beta1 = cfg.d_opt.beta1 = (float)envd("B1", 0.5);
         cfg.g_opt.beta2 = cfg.d_opt.beta2 = (float)envd("B2", 0.999);
         cfg.recipe.loss = (enum mtg_gan_loss)(int)envd("HINGE", 0);
         cfg.recipe.ema = (float)envd("EMA", 0); cfg.recipe.noise = (float)envd("NOISE", 0);
         cfg.recipe.real_label = (float)envd("REAL", 1);
-        cfg.recipe.pack = (int)envd("PACK", 1); cfg.d.in_dim = 64 * cfg.recipe.pack;
-        int gw = (int)envd("GW", 1); cfg.g.width[0] *= gw; cfg.g.width[1] *= gw;
-        int dw = (int)envd("DW", 1); cfg.d.width[0] *= dw; cfg.d.width[1] *= dw;
+        cfg.recipe.pack = (int)envd("PACK", 1); cfg.d.in_shape[0] = 64 * cfg.recipe.pack;
+        int gw = (int)envd("GW", 1); cfg.g.layer[0].out *= gw; cfg.g.layer[1].out *= gw;
+        int dw = (int)envd("DW", 1); cfg.d.layer[0].out *= dw; cfg.d.layer[1].out *= dw;
         struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 1000 + c + (uint64_t)envd("SEED", 0) * 7, &err);
         if (!gan) { fprintf(stderr, "%s\n", err.msg); return 1; }
         struct mtg_rng rng; mtg_rng_seed(&rng, 5 + c);

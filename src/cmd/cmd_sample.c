@@ -12,7 +12,7 @@
 #include "cmd/cmd_flags.h"
 #include "cmd/cmds.h"
 #include "config/config.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/image.h"
@@ -86,14 +86,14 @@ static int image_side(int dim)
 
 static int from_model(const struct opts *o, int n, unsigned long long seed, struct mtg_err *err)
 {
-    struct mtg_mlp *g = NULL;
+    struct mtg_net *g = NULL;
     int rc = mtg_srv_generator_load(o->model, n < 256 ? n : 256, &g, err);
     if (rc != MTG_OK)
         return rc;
-    int dim = mtg_mlp_out_dim(g);
+    int dim = mtg_net_out_dim(g);
     float *x = malloc((size_t)n * (size_t)dim * sizeof *x);
     rc = x ? mtg_srv_generator_sample(g, n, seed, x, err) : mtg_err_set(err, MTG_ENOMEM, "out of memory");
-    mtg_mlp_free(g);
+    mtg_net_free(g);
     if (rc == MTG_OK && o->blob) {
         struct mtg_blob *b = mtg_blob_new(err);
         uint32_t dims[2] = {(uint32_t)n, (uint32_t)dim};

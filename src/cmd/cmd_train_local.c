@@ -117,7 +117,7 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
         char path[1024];
         struct mtg_blob *b = mtg_blob_new(err);
         /* The generator that is sampled (the EMA with model.ema) is the one exported. */
-        struct mtg_mlp *served = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
+        struct mtg_net *served = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
         rc = b ? mtg_model_to_blob(served, "g", MTG_DTYPE_F32, b, err) : MTG_ENOMEM;
         snprintf(path, sizeof path, "%s/%s.generator.blob", out_dir, id);
         if (rc == MTG_OK)

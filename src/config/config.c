@@ -24,11 +24,15 @@ static double pretty_float(float f)
     return f;
 }
 
-/* Hidden part of a core mlp spec (all layers but the output one) into a config net. */
-static void net_from_spec(struct mtg_cfg_net *net, const struct mtg_mlp_spec *s,
+/* Hidden part of a dense core spec (all layers but the output one) into a config net. */
+static void net_from_spec(struct mtg_cfg_net *net, const struct mtg_net_spec *spec,
                           const struct mtg_adam_cfg *opt)
 {
+    struct mtg_mlp_spec mlp, *s = &mlp;
     memset(net, 0, sizeof *net);
+    /* The core defaults are dense stacks (mtg_gan_cfg_default), which tasks[] describes. */
+    if (mtg_net_spec_to_mlp(spec, &mlp) != MTG_OK)
+        memset(&mlp, 0, sizeof mlp);
     net->layers.n = s->n_layers - 1;
     for (int i = 0; i < s->n_layers - 1 && i < MTG_CFG_MAX_HIDDEN; i++)
         net->layers.width[i] = s->width[i];
@@ -362,13 +366,14 @@ void mtg_cfg_edge_at(const struct mtg_cfg *c, int i, struct mtg_cfg_edge *out)
     }
 }
 
-/* Hidden layers of net followed by one output layer of width out_w and activation out_act. */
+/* Dense hidden layers of net followed by one output layer of width out_w and activation out_act. */
 static int net_to_spec(const struct mtg_cfg_net *net, int in_dim, int out_w, enum mtg_act out_act,
-                       struct mtg_mlp_spec *s, const char *what, struct mtg_err *err)
+                       struct mtg_net_spec *out, const char *what, struct mtg_err *err)
 {
     if (net->layers.n < 0 || net->layers.n > MTG_CFG_MAX_HIDDEN)
         return mtg_err_set(err, MTG_ERANGE, "%s.layers: %d hidden layers, at most %d", what,
                            net->layers.n, MTG_CFG_MAX_HIDDEN);
+    struct mtg_mlp_spec mlp = {0}, *s = &mlp;
     s->in_dim = in_dim;
     s->n_layers = net->layers.n + 1;
     for (int i = 0; i < net->layers.n; i++) {
@@ -378,7 +383,7 @@ static int net_to_spec(const struct mtg_cfg_net *net, int in_dim, int out_w, enu
     s->width[net->layers.n] = out_w;
     s->act[net->layers.n] = out_act;
     s->leaky_slope = (float)net->leaky_slope;
-    return MTG_OK;
+    return mtg_net_spec_from_mlp(&mlp, out); /* n_layers is in range: cannot fail */
 }
 
 static void net_to_opt(const struct mtg_cfg_net *net, struct mtg_adam_cfg *opt)
@@ -391,9 +396,9 @@ static void net_to_opt(const struct mtg_cfg_net *net, struct mtg_adam_cfg *opt)
 int mtg_cfg_task_gan(const struct mtg_cfg_task *t, int data_dim, struct mtg_gan_cfg *out,
                      struct mtg_err *err)
 {
-    if (data_dim < 1 || data_dim > MTG_MLP_MAX_WIDTH)
+    if (data_dim < 1 || data_dim > MTG_NET_MAX_DIM)
         return mtg_err_set(err, MTG_EINVAL, "task %s: data_dim %d outside [1, %d]", t->id, data_dim,
-                           MTG_MLP_MAX_WIDTH);
+                           MTG_NET_MAX_DIM);
     mtg_gan_cfg_default(out, data_dim);
     int rc = net_to_spec(&t->generator, t->generator.latent_dim, data_dim,
                          t->generator.output_activation, &out->g, "generator", err);
@@ -422,7 +427,7 @@ int mtg_cfg_gan(const struct mtg_cfg *c, const char *task_id, int data_dim, stru
                                           .noise = (float)c->model.recipe.noise,
                                           .real_label = (float)c->model.recipe.real_label,
                                           .pack = c->model.recipe.pack};
-    out->d.in_dim *= out->recipe.pack;
+    out->d.in_shape[0] *= out->recipe.pack; /* pack samples side by side: pack times the channels */
     if (out->g_max_batch != 0 && out->g_max_batch < out->batch)
         out->g_max_batch = out->batch;
     if (c->model.width_mult > 1)

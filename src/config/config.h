@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 #include "core/log.h"
-#include "core/nn.h"
+#include "core/net.h"
 
 struct mtg_err;
 struct mtg_gan_cfg;

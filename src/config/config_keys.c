@@ -209,7 +209,7 @@ static const struct mtg_cfg_key top_keys[] = {
 #define NET_KEYS(pre, m)                                                                           \
     OBJ(pre),                                                                                      \
     {.path = pre ".layers", .kind = MTG_CFG_K_LAYERS, .off = T_OFF(m.layers), .lo = 1,            \
-     .hi = MTG_MLP_MAX_WIDTH, .help = "hidden layer widths"},                                      \
+     .hi = MTG_NET_MAX_DIM, .help = "hidden layer widths"},                                      \
     {.path = pre ".activation", .kind = MTG_CFG_K_ENUM, .off = T_OFF(m.activation),              \
      .names = act_names, .help = "hidden activation"},                                            \
     {.path = pre ".lr", .kind = MTG_CFG_K_DBL, .off = T_OFF(m.lr), .lo = 0, .hi = 1,              \
@@ -227,7 +227,7 @@ static const struct mtg_cfg_key task_keys[] = {
      .off = T_OFF(generator.output_activation), .names = act_names,
      .help = "G output activation (data in [0,1]: sigmoid)"},
     {.path = "generator.latent_dim", .kind = MTG_CFG_K_INT, .off = T_OFF(generator.latent_dim),
-     .lo = 1, .hi = MTG_MLP_MAX_WIDTH, .help = "z dimension"},
+     .lo = 1, .hi = MTG_NET_MAX_DIM, .help = "z dimension"},
     NET_KEYS("discriminator", discriminator),
 };
 

@@ -3,7 +3,7 @@
  * allocates nothing (the ggml idea). Every block is 64-byte aligned, which
  * also keeps OpenBLAS and the vectoriser on aligned rows.
  *
- *     struct mtg_arena *a = mtg_arena_new(mtg_mlp_workspace_bytes(...), &err);
+ *     struct mtg_arena *a = mtg_arena_new(workspace_bytes, &err);
  *     float *acts = mtg_arena_alloc(a, n * sizeof(float));   // NULL when full
  *     ...
  *     mtg_arena_free(a);   // releases every block at once

@@ -4,6 +4,7 @@
 #include "core/status.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,9 +12,11 @@ struct mtg_gan {
     struct mtg_gan_cfg cfg;
     enum mtg_gan_role role;
     int data_dim;
-    struct mtg_mlp *g;
-    struct mtg_mlp *g_ema;  /* recipe.ema > 0: the averaged generator that samples */
-    struct mtg_mlp *d;
+    int latent;      /* G's input features */
+    int z_rows;      /* rows of z: g_max_batch, or more for a generator that samples in fixed groups */
+    struct mtg_net *g;
+    struct mtg_net *g_ema;  /* recipe.ema > 0: the averaged generator that samples */
+    struct mtg_net *d;
     struct mtg_adam *g_opt;
     struct mtg_adam *d_opt;
     struct mtg_rng rng;
@@ -26,23 +29,28 @@ struct mtg_gan {
     float *noisy;    /* [batch, data_dim]: fake + instance noise for G's loss pass */
 };
 
+static int features(const int shape[3]) { return shape[0] * shape[1] * shape[2]; }
+
 void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->g = (struct mtg_mlp_spec){
+    const struct mtg_mlp_spec g = {
         .in_dim = 32,
         .n_layers = 3,
         .width = {128, 256, data_dim},
         .act = {MTG_ACT_RELU, MTG_ACT_RELU, MTG_ACT_SIGMOID},
         .leaky_slope = 0.2f,
     };
-    cfg->d = (struct mtg_mlp_spec){
+    const struct mtg_mlp_spec d = {
         .in_dim = data_dim,
         .n_layers = 3,
         .width = {256, 128, 1},
         .act = {MTG_ACT_LEAKY_RELU, MTG_ACT_LEAKY_RELU, MTG_ACT_NONE},
         .leaky_slope = 0.2f,
     };
+    /* Three layers are always in range: these cannot fail. */
+    mtg_net_spec_from_mlp(&g, &cfg->g);
+    mtg_net_spec_from_mlp(&d, &cfg->d);
     /*
      * The recipe measured on the 8x8 digits (README, "Training recipe"): with
      * DCGAN's lr 2e-4 and beta1 0.5 these small nets collapse (recall 0 at
@@ -60,31 +68,74 @@ void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
                                           .pack = 1};
 }
 
+/* n * mult, or -1 (which validation rejects) where it would overflow an int. */
+static int scaled(int n, int mult)
+{
+    long long v = (long long)n * mult;
+    return v <= INT_MAX && v >= INT_MIN ? (int)v : -1;
+}
+
+/*
+ * Widens every dense/conv layer but the last one (which fixes the net's
+ * output) by mult, and re-targets each reshape to the channels that now
+ * reach it (its H and W stay), so the shapes keep chaining. A spec that
+ * does not chain before is scaled as far as it does; validation reports it.
+ */
+static void scale_net(struct mtg_net_spec *s, int mult)
+{
+    if (s->n_layers < 1 || s->n_layers > MTG_NET_MAX_LAYERS)
+        return;
+    int last = -1;
+    for (int i = 0; i < s->n_layers; i++)
+        if (s->layer[i].op == MTG_OP_DENSE || s->layer[i].op == MTG_OP_CONV2D || s->layer[i].op == MTG_OP_CONVT2D)
+            last = i;
+    for (int i = 0; i < s->n_layers; i++) {
+        struct mtg_layer_spec *l = &s->layer[i];
+        if (l->op == MTG_OP_DENSE || l->op == MTG_OP_CONV2D || l->op == MTG_OP_CONVT2D) {
+            if (i != last)
+                l->out = scaled(l->out, mult);
+        } else if (l->op == MTG_OP_RESHAPE && l->shape[1] > 0 && l->shape[2] > 0) {
+            /* The scaled prefix decides how many features arrive here. */
+            struct mtg_net_spec pre = *s;
+            int in[3];
+            pre.n_layers = i;
+            if (i == 0)
+                memcpy(in, s->in_shape, sizeof in);
+            else if (mtg_net_spec_out_shape(&pre, in) != MTG_OK)
+                return;
+            long long hw = (long long)l->shape[1] * l->shape[2], f = (long long)in[0] * in[1] * in[2];
+            if (f % hw == 0 && f / hw <= INT_MAX)
+                l->shape[0] = (int)(f / hw);
+        }
+    }
+}
+
 void mtg_gan_cfg_scale_width(struct mtg_gan_cfg *cfg, int mult)
 {
-    for (int i = 0; i + 1 < cfg->g.n_layers; i++)
-        cfg->g.width[i] *= mult;
-    for (int i = 0; i + 1 < cfg->d.n_layers; i++)
-        cfg->d.width[i] *= mult;
+    scale_net(&cfg->g, mult);
+    scale_net(&cfg->d, mult);
 }
 
 int mtg_gan_cfg_validate(const struct mtg_gan_cfg *cfg, struct mtg_err *err)
 {
-    if (mtg_mlp_spec_validate(&cfg->g, err) != MTG_OK)
+    int g_out[3], d_out[3];
+    if (mtg_net_spec_validate(&cfg->g, err) != MTG_OK)
         return mtg_err_wrap(err, "generator");
-    if (mtg_mlp_spec_validate(&cfg->d, err) != MTG_OK)
+    if (mtg_net_spec_validate(&cfg->d, err) != MTG_OK)
         return mtg_err_wrap(err, "discriminator");
-    int out = cfg->g.width[cfg->g.n_layers - 1], pack = cfg->recipe.pack;
+    mtg_net_spec_out_shape(&cfg->g, g_out);
+    mtg_net_spec_out_shape(&cfg->d, d_out);
+    int out = features(g_out), d_in = features(cfg->d.in_shape), pack = cfg->recipe.pack;
     if (pack < 1 || pack > 16)
         return mtg_err_set(err, MTG_EINVAL, "gan: pack %d outside [1, 16]", pack);
-    if (cfg->d.in_dim != out * pack)
+    if ((long long)d_in != (long long)out * pack)
         return mtg_err_set(err, MTG_EINVAL, "gan: discriminator input %d != generator output %d x pack %d",
-                           cfg->d.in_dim, out, pack);
+                           d_in, out, pack);
     if (cfg->batch % pack != 0)
         return mtg_err_set(err, MTG_EINVAL, "gan: batch %d is not a multiple of pack %d", cfg->batch, pack);
-    if (cfg->d.width[cfg->d.n_layers - 1] != 1)
-        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator must end in 1 logit, not %d",
-                           cfg->d.width[cfg->d.n_layers - 1]);
+    if (features(d_out) != 1)
+        return mtg_err_set(err, MTG_EINVAL, "gan: discriminator must end in 1 logit, not %dx%dx%d", d_out[0],
+                           d_out[1], d_out[2]);
     if (cfg->batch < 1 || cfg->batch > 65536)
         return mtg_err_set(err, MTG_EINVAL, "gan: batch %d outside [1, 65536]", cfg->batch);
     if (cfg->g_max_batch != 0 && cfg->g_max_batch < cfg->batch)
@@ -120,7 +171,11 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
     if (gan->cfg.g_max_batch == 0)
         gan->cfg.g_max_batch = cfg->batch;
     gan->role = role;
-    gan->data_dim = cfg->d.in_dim / cfg->recipe.pack;
+    gan->data_dim = features(cfg->d.in_shape) / cfg->recipe.pack;
+    gan->latent = features(cfg->g.in_shape);
+    gan->z_rows = gan->cfg.g_max_batch;
+    if (mtg_net_spec_mixes_batch(&cfg->g) && gan->z_rows < MTG_GAN_SAMPLE_GROUP)
+        gan->z_rows = MTG_GAN_SAMPLE_GROUP;
     mtg_rng_seed(&gan->rng, seed);
     /* Separate streams for G and D, so a role-G server and role-D edges
      * start from exactly the weights a role-FULL gan would have. */
@@ -129,21 +184,21 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
     mtg_rng_fork(&gan->rng, 2, &d_init);
     const int gmax = gan->cfg.g_max_batch, b = cfg->batch, dim = gan->data_dim;
     if (role != MTG_GAN_D) {
-        gan->g = mtg_mlp_new(&cfg->g, gmax, err);
-        gan->g_opt = gan->g ? mtg_adam_new(mtg_mlp_param_count(gan->g), &cfg->g_opt, err) : NULL;
+        gan->g = mtg_net_new(&cfg->g, gan->z_rows, err);
+        gan->g_opt = gan->g ? mtg_adam_new(mtg_net_param_count(gan->g), &cfg->g_opt, err) : NULL;
         if (!gan->g_opt)
             goto fail;
-        mtg_mlp_init_params(gan->g, &g_init);
-        gan->z = calloc((size_t)gmax * cfg->g.in_dim, sizeof(float));
-        if (cfg->recipe.ema > 0.0f && !(gan->g_ema = mtg_mlp_clone(gan->g, err)))
+        mtg_net_init_params(gan->g, &g_init);
+        gan->z = calloc((size_t)gan->z_rows * gan->latent, sizeof(float));
+        if (cfg->recipe.ema > 0.0f && !(gan->g_ema = mtg_net_clone(gan->g, err)))
             goto fail;
     }
     if (role != MTG_GAN_G) {
-        gan->d = mtg_mlp_new(&cfg->d, 2 * b, err);
-        gan->d_opt = gan->d ? mtg_adam_new(mtg_mlp_param_count(gan->d), &cfg->d_opt, err) : NULL;
+        gan->d = mtg_net_new(&cfg->d, 2 * b, err);
+        gan->d_opt = gan->d ? mtg_adam_new(mtg_net_param_count(gan->d), &cfg->d_opt, err) : NULL;
         if (!gan->d_opt)
             goto fail;
-        mtg_mlp_init_params(gan->d, &d_init);
+        mtg_net_init_params(gan->d, &d_init);
         gan->xcat = calloc((size_t)2 * b * dim, sizeof(float));
         gan->dlogits = calloc((size_t)2 * b, sizeof(float));
         gan->noisy = calloc((size_t)b * dim, sizeof(float));
@@ -164,9 +219,9 @@ void mtg_gan_free(struct mtg_gan *gan)
 {
     if (!gan)
         return;
-    mtg_mlp_free(gan->g);
-    mtg_mlp_free(gan->g_ema);
-    mtg_mlp_free(gan->d);
+    mtg_net_free(gan->g);
+    mtg_net_free(gan->g_ema);
+    mtg_net_free(gan->d);
     mtg_adam_free(gan->g_opt);
     mtg_adam_free(gan->d_opt);
     free(gan->z);
@@ -182,9 +237,9 @@ void mtg_gan_reseed(struct mtg_gan *gan, uint64_t seed) { mtg_rng_seed(&gan->rng
 const float *mtg_gan_g_forward(struct mtg_gan *gan, int n)
 {
     assert(gan->g && n >= 1 && n <= gan->cfg.g_max_batch);
-    mtg_rng_fill_normal(&gan->rng, gan->z, (size_t)n * gan->cfg.g.in_dim, 0.0f, 1.0f);
+    mtg_rng_fill_normal(&gan->rng, gan->z, (size_t)n * gan->latent, 0.0f, 1.0f);
     gan->g_rows = n;
-    return mtg_mlp_forward(gan->g, gan->z, n);
+    return mtg_net_forward(gan->g, gan->z, n);
 }
 
 /* D's loss on logits [n] of real (sign +1) or fake (-1) rows, its gradient into grad. */
@@ -225,16 +280,16 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
     }
     /* Packing is a view: pack consecutive rows of [2b, dim] are one row of [2b / pack, pack dim]. */
     const int pb = b / r->pack;
-    const float *logits = mtg_mlp_forward(gan->d, gan->xcat, 2 * pb);
+    const float *logits = mtg_net_forward(gan->d, gan->xcat, 2 * pb);
     float d_real = 0.0f, d_fake = 0.0f;
     for (int i = 0; i < pb; i++) {
         d_real += mtg_sigmoid(logits[i]);
         d_fake += mtg_sigmoid(logits[pb + i]);
     }
     float loss = d_loss(r, logits, pb, 1.0f, gan->dlogits) + d_loss(r, logits + pb, pb, -1.0f, gan->dlogits + pb);
-    mtg_mlp_zero_grad(gan->d);
-    mtg_mlp_backward(gan->d, gan->dlogits, 2 * pb, MTG_MLP_PARAM_GRAD);
-    mtg_adam_step(gan->d_opt, mtg_mlp_params(gan->d), mtg_mlp_grads(gan->d));
+    mtg_net_zero_grad(gan->d);
+    mtg_net_backward(gan->d, gan->dlogits, 2 * pb, MTG_NET_PARAM_GRAD);
+    mtg_adam_step(gan->d_opt, mtg_net_params(gan->d), mtg_net_grads(gan->d));
 
     /* G's loss through the updated D; only dL/dx is needed. Additive noise passes dL/dx unchanged. */
     const float *gin = fake;
@@ -243,9 +298,9 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
             gan->noisy[i] = fake[i] + r->noise * mtg_rng_normal(&gan->rng);
         gin = gan->noisy;
     }
-    logits = mtg_mlp_forward(gan->d, gin, pb);
+    logits = mtg_net_forward(gan->d, gin, pb);
     float gl = g_loss(r, logits, pb, gan->dlogits);
-    const float *dx = mtg_mlp_backward(gan->d, gan->dlogits, pb, MTG_MLP_INPUT_GRAD);
+    const float *dx = mtg_net_backward(gan->d, gan->dlogits, pb, MTG_NET_INPUT_GRAD);
     memcpy(dfake, dx, half * sizeof(float));
     if (gan->role == MTG_GAN_D)
         gan->steps++;
@@ -267,14 +322,14 @@ void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale
             gan->dfake[i] = dfake[i] * scale;
         dy = gan->dfake;
     }
-    mtg_mlp_zero_grad(gan->g);
-    mtg_mlp_backward(gan->g, dy, n, MTG_MLP_PARAM_GRAD);
-    mtg_adam_step(gan->g_opt, mtg_mlp_params(gan->g), mtg_mlp_grads(gan->g));
+    mtg_net_zero_grad(gan->g);
+    mtg_net_backward(gan->g, dy, n, MTG_NET_PARAM_GRAD);
+    mtg_adam_step(gan->g_opt, mtg_net_params(gan->g), mtg_net_grads(gan->g));
     if (gan->g_ema) {
         const float a = gan->cfg.recipe.ema;
-        const float *w = mtg_mlp_params(gan->g);
-        float *e = mtg_mlp_params(gan->g_ema);
-        for (size_t i = 0, np = mtg_mlp_param_count(gan->g); i < np; i++)
+        const float *w = mtg_net_params(gan->g);
+        float *e = mtg_net_params(gan->g_ema);
+        for (size_t i = 0, np = mtg_net_param_count(gan->g); i < np; i++)
             e[i] = a * e[i] + (1.0f - a) * w[i];
     }
     gan->steps++;
@@ -283,7 +338,7 @@ void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale
 void mtg_gan_ema_reset(struct mtg_gan *gan)
 {
     if (gan->g_ema)
-        memcpy(mtg_mlp_params(gan->g_ema), mtg_mlp_params(gan->g), mtg_mlp_param_count(gan->g) * sizeof(float));
+        memcpy(mtg_net_params(gan->g_ema), mtg_net_params(gan->g), mtg_net_param_count(gan->g) * sizeof(float));
 }
 
 void mtg_gan_step(struct mtg_gan *gan, const float *real, struct mtg_gan_stats *stats)
@@ -299,36 +354,53 @@ void mtg_gan_d_score(struct mtg_gan *gan, const float *x, int n, float *out)
 {
     assert(gan->d);
     const int pack = gan->cfg.recipe.pack, dim = gan->data_dim, rows = 2 * gan->cfg.batch / pack;
+    /* Scoring is not training: D's running statistics (if it has batch norm) stay as they are. */
+    const int frozen = mtg_net_stats_frozen(gan->d);
+    mtg_net_set_stats_frozen(gan->d, 1);
     for (int r = 0; r < n; r += rows) {
         int k = n - r < rows ? n - r : rows;
         for (int i = 0; i < k; i++)
             for (int p = 0; p < pack; p++)
                 memcpy(gan->xcat + ((size_t)i * pack + p) * dim, x + (size_t)(r + i) * dim, (size_t)dim * sizeof(float));
-        memcpy(out + r, mtg_mlp_forward(gan->d, gan->xcat, k), (size_t)k * sizeof(float));
+        memcpy(out + r, mtg_net_forward(gan->d, gan->xcat, k), (size_t)k * sizeof(float));
     }
+    mtg_net_set_stats_frozen(gan->d, frozen);
+}
+
+void mtg_gan_generate(struct mtg_net *g, uint64_t seed, float *z, float *out, int n)
+{
+    const int zd = mtg_net_in_dim(g), dim = mtg_net_out_dim(g), mix = mtg_net_spec_mixes_batch(mtg_net_get_spec(g));
+    const int chunk = mix ? MTG_GAN_SAMPLE_GROUP : mtg_net_max_batch(g);
+    assert(chunk <= mtg_net_max_batch(g));
+    const int train = mtg_net_train(g), frozen = mtg_net_stats_frozen(g);
+    mtg_net_set_train(g, 1);
+    mtg_net_set_stats_frozen(g, 1);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, seed);
+    for (int r = 0; r < n; r += chunk) {
+        int k = n - r < chunk ? n - r : chunk;
+        /* A batch-mixing generator always sees a whole group: the surplus rows are drawn and dropped. */
+        int rows = mix ? chunk : k;
+        mtg_rng_fill_normal(&rng, z, (size_t)rows * zd, 0.0f, 1.0f);
+        const float *y = mtg_net_forward(g, z, rows);
+        memcpy(out + (size_t)r * dim, y, (size_t)k * dim * sizeof(float));
+    }
+    mtg_net_set_train(g, train);
+    mtg_net_set_stats_frozen(g, frozen);
 }
 
 void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed)
 {
     assert(gan->g);
-    struct mtg_rng rng;
-    mtg_rng_seed(&rng, seed);
-    const int gmax = gan->cfg.g_max_batch, zd = gan->cfg.g.in_dim, dim = gan->data_dim;
-    struct mtg_mlp *net = gan->g_ema ? gan->g_ema : gan->g;
-    for (int r = 0; r < n; r += gmax) {
-        int k = n - r < gmax ? n - r : gmax;
-        mtg_rng_fill_normal(&rng, gan->z, (size_t)k * zd, 0.0f, 1.0f);
-        const float *y = mtg_mlp_forward(net, gan->z, k);
-        memcpy(out + (size_t)r * dim, y, (size_t)k * dim * sizeof(float));
-    }
+    mtg_gan_generate(gan->g_ema ? gan->g_ema : gan->g, seed, gan->z, out, n);
     gan->g_rows = 0; /* the activations no longer match a pending g_apply */
 }
 
 const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan) { return &gan->cfg; }
 enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan) { return gan->role; }
-struct mtg_mlp *mtg_gan_generator(struct mtg_gan *gan) { return gan->g; }
-struct mtg_mlp *mtg_gan_discriminator(struct mtg_gan *gan) { return gan->d; }
-struct mtg_mlp *mtg_gan_generator_ema(struct mtg_gan *gan) { return gan->g_ema; }
+struct mtg_net *mtg_gan_generator(struct mtg_gan *gan) { return gan->g; }
+struct mtg_net *mtg_gan_discriminator(struct mtg_gan *gan) { return gan->d; }
+struct mtg_net *mtg_gan_generator_ema(struct mtg_gan *gan) { return gan->g_ema; }
 struct mtg_adam *mtg_gan_g_opt(struct mtg_gan *gan) { return gan->g_opt; }
 struct mtg_adam *mtg_gan_d_opt(struct mtg_gan *gan) { return gan->d_opt; }
 int mtg_gan_data_dim(const struct mtg_gan *gan) { return gan->data_dim; }
@@ -339,12 +411,12 @@ size_t mtg_gan_bytes(const struct mtg_gan *gan)
     size_t n = sizeof *gan;
     const int gmax = gan->cfg.g_max_batch, b = gan->cfg.batch, dim = gan->data_dim;
     if (gan->g_ema)
-        n += mtg_mlp_bytes(gan->g_ema);
+        n += mtg_net_bytes(gan->g_ema);
     if (gan->g)
-        n += mtg_mlp_bytes(gan->g) + 2 * mtg_mlp_param_count(gan->g) * sizeof(float) +
-             (size_t)gmax * gan->cfg.g.in_dim * sizeof(float);
+        n += mtg_net_bytes(gan->g) + 2 * mtg_net_param_count(gan->g) * sizeof(float) +
+             (size_t)gan->z_rows * gan->latent * sizeof(float);
     if (gan->d)
-        n += mtg_mlp_bytes(gan->d) + 2 * mtg_mlp_param_count(gan->d) * sizeof(float) +
+        n += mtg_net_bytes(gan->d) + 2 * mtg_net_param_count(gan->d) * sizeof(float) +
              (size_t)(2 * b * dim + 2 * b) * sizeof(float);
     n += (size_t)(gmax > b ? gmax : b) * dim * sizeof(float);
     return n;

@@ -12,6 +12,22 @@
  * Loss: non-saturating GAN (Goodfellow et al. 2014, §3): D minimises
  * BCE(D(x),1) + BCE(D(G(z)),0); G minimises BCE(D(G(z)),1).
  *
+ * G and D are struct mtg_net (core/net.h) of any architecture: the dense
+ * stacks of the 8x8 digits, or convolutional ones with batch norm.
+ * Batch norm and sampling: nets train in training mode (batch statistics,
+ * running ones updated). Whatever samples a generator for evaluation or
+ * serving goes through mtg_gan_generate(), which decides the mode once for
+ * every caller: training mode, i.e. batch statistics of the sampled batch
+ * (the DCGAN practice; PyTorch's DCGAN example never switches G to eval),
+ * with the running statistics left untouched, so sampling never changes a
+ * model. Because a sample then depends on its batch, a generator whose
+ * forward mixes samples (batch norm, minibatch stddev) is always run on
+ * whole groups of MTG_GAN_SAMPLE_GROUP latents, the last one filled up
+ * with latents that are drawn and dropped: sample i of a seed is the same
+ * whatever n and chunk size ask for it, and one requested sample is not
+ * normalised by itself. A dense generator has no such layer; its samples
+ * are drawn exactly as before, chunk by chunk.
+ *
  *     struct mtg_gan_cfg cfg;
  *     mtg_gan_cfg_default(&cfg, 64);
  *     struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, seed, &err);
@@ -24,7 +40,7 @@
 
 #include <stdint.h>
 
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/optim.h"
 
 struct mtg_err;
@@ -51,12 +67,12 @@ struct mtg_gan_recipe {
     float ema;         /* per-G-step decay of an EMA of G's weights, what is sampled and served; 0 = off */
     float noise;       /* std of Gaussian instance noise on D's inputs, real and fake (Sønderby et al. 2017) */
     float real_label;  /* NS loss: target of real rows (one-sided label smoothing, Salimans et al. 2016); 1 = off */
-    int pack;          /* PacGAN (Lin et al. 2018): D judges `pack` samples at once, d.in_dim = pack x data; 1 = off */
+    int pack;          /* PacGAN (Lin et al. 2018): D judges `pack` samples at once, D input = pack x data; 1 = off */
 };
 
 struct mtg_gan_cfg {
-    struct mtg_mlp_spec g;   /* g.in_dim is the latent dimension */
-    struct mtg_mlp_spec d;   /* d.in_dim must equal G's output width x recipe.pack; D outputs 1 logit */
+    struct mtg_net_spec g;   /* its input features are the latent dimension (a flat {z,1,1} input) */
+    struct mtg_net_spec d;   /* input features = G's output features x recipe.pack; D outputs 1 logit */
     struct mtg_adam_cfg g_opt;
     struct mtg_adam_cfg d_opt;
     int batch;               /* real batch size per step */
@@ -71,9 +87,20 @@ struct mtg_gan_stats {
     float d_fake;    /* mean sigmoid(D(G(z))) */
 };
 
-/* DESIGN §4 networks for data of data_dim features in [0,1]: z(32) -> 128 -> 256 -> data_dim. */
+/* Rows a batch-mixing generator is sampled in (see the top of this file); DCGAN's batch size. */
+#define MTG_GAN_SAMPLE_GROUP 64
+
+/*
+ * DESIGN §4 networks for data of data_dim features in [0,1], as dense nets
+ * (mtg_net_spec_from_mlp): G z(32) -> 128 relu -> 256 relu -> data_dim
+ * sigmoid; D data_dim -> 256 leaky -> 128 leaky -> 1.
+ */
 void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim);
-/* Multiplies every hidden width by mult (bench width sweep). */
+/*
+ * Multiplies the width of every dense/conv layer but each net's last one
+ * (dense units, conv channels) by mult, re-targeting reshapes so the shapes
+ * still chain (bench width sweep).
+ */
 void mtg_gan_cfg_scale_width(struct mtg_gan_cfg *cfg, int mult);
 int mtg_gan_cfg_validate(const struct mtg_gan_cfg *cfg, struct mtg_err *err);
 
@@ -111,10 +138,21 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
 void mtg_gan_g_apply(struct mtg_gan *gan, const float *dfake, int n, float scale);
 
 /*
- * n samples from G in chunks (does not disturb training state). out [n, data_dim].
+ * n samples from G (mtg_gan_generate; does not disturb training state). out [n, data_dim].
  * With recipe.ema the EMA generator draws them.
  */
 void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed);
+
+/*
+ * The one way a generator is sampled (mtg_gan_sample, the server's samples
+ * and evaluations, `mtgan sample`): z ~ N(0, 1) from seed, row after row,
+ * forward in training mode with frozen running statistics (see the top of
+ * this file); g's mode and parameters are as before afterwards. out [n,
+ * out_dim]. A dense g runs in chunks of its max_batch; a batch-mixing one
+ * in groups of MTG_GAN_SAMPLE_GROUP, which its max_batch must hold. z is
+ * workspace for max_batch x in_dim floats.
+ */
+void mtg_gan_generate(struct mtg_net *g, uint64_t seed, float *z, float *out, int n);
 
 /*
  * D's logit for each of n rows of x [n, data_dim] into out [n] (roles FULL, D).
@@ -125,10 +163,10 @@ void mtg_gan_d_score(struct mtg_gan *gan, const float *x, int n, float *out);
 
 const struct mtg_gan_cfg *mtg_gan_get_cfg(const struct mtg_gan *gan);
 enum mtg_gan_role mtg_gan_get_role(const struct mtg_gan *gan);
-struct mtg_mlp *mtg_gan_generator(struct mtg_gan *gan);     /* NULL for role D */
-struct mtg_mlp *mtg_gan_discriminator(struct mtg_gan *gan); /* NULL for role G */
+struct mtg_net *mtg_gan_generator(struct mtg_gan *gan);     /* NULL for role D */
+struct mtg_net *mtg_gan_discriminator(struct mtg_gan *gan); /* NULL for role G */
 /* The EMA of G's weights (same layout as G), NULL when recipe.ema is 0 or the role has no G. */
-struct mtg_mlp *mtg_gan_generator_ema(struct mtg_gan *gan);
+struct mtg_net *mtg_gan_generator_ema(struct mtg_gan *gan);
 /* Restarts the EMA at G's current weights (after G was overwritten: a pull, a load). */
 void mtg_gan_ema_reset(struct mtg_gan *gan);
 struct mtg_adam *mtg_gan_g_opt(struct mtg_gan *gan);

@@ -127,7 +127,8 @@ int mtg_net_spec_to_mlp(const struct mtg_net_spec *spec, struct mtg_mlp_spec *ou
 /*
  * 1 when a and b describe the same network: the same input shape and
  * layers (each op compared on the fields it reads) and, resolved, the same
- * leaky slope and batch-norm settings; else 0.
+ * leaky slope (when a layer uses leaky_relu) and batch-norm momentum and
+ * eps (when there is a batch norm); else 0.
  */
 int mtg_net_spec_equal(const struct mtg_net_spec *a, const struct mtg_net_spec *b);
 /* 1 when a forward mixes the samples of a batch (batch norm, minibatch stddev). */

@@ -1,8 +1,9 @@
 /*
  * Dense layer of struct mtg_net: y = x W + b over the flattened input, W
- * [in, out] row-major. The arithmetic is mtg_mlp's call for call (bias
- * seeded rows, then one sgemm with beta = 1), so a net converted from an mlp
- * spec reproduces the mlp's outputs and gradients bit for bit.
+ * [in, out] row-major. The arithmetic is that of the mtg_mlp type this
+ * replaced, call for call (bias seeded rows, then one sgemm with beta = 1),
+ * so the digits' dense nets train bit for bit as they did (test_net checks
+ * it against that sequence of calls).
  */
 #include "core/net_internal.h"
 #include "core/status.h"

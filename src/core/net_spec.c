@@ -233,7 +233,13 @@ int mtg_net_spec_equal(const struct mtg_net_spec *a, const struct mtg_net_spec *
     for (int i = 0; i < x.n_layers; i++)
         if (!same_layer(&x.layer[i], &y.layer[i]))
             return 0;
-    return x.leaky_slope == y.leaky_slope && x.bn_momentum == y.bn_momentum && x.bn_eps == y.bn_eps;
+    /* Settings count only where a layer reads them. */
+    if (uses_act(&x, MTG_ACT_LEAKY_RELU) && x.leaky_slope != y.leaky_slope)
+        return 0;
+    for (int i = 0; i < x.n_layers; i++)
+        if (x.layer[i].op == MTG_OP_BATCHNORM && (x.bn_momentum != y.bn_momentum || x.bn_eps != y.bn_eps))
+            return 0;
+    return 1;
 }
 
 int mtg_net_spec_mixes_batch(const struct mtg_net_spec *spec)

@@ -2,8 +2,8 @@
  * optim.h - Adam (Kingma & Ba 2015, Algorithm 1) over one flat parameter
  * array. State (m, v, step) is exposed for checkpoints.
  *
- *     struct mtg_adam *opt = mtg_adam_new(mtg_mlp_param_count(g), &cfg, &err);
- *     mtg_adam_step(opt, mtg_mlp_params(g), mtg_mlp_grads(g));
+ *     struct mtg_adam *opt = mtg_adam_new(mtg_net_param_count(g), &cfg, &err);
+ *     mtg_adam_step(opt, mtg_net_params(g), mtg_net_grads(g));
  */
 #ifndef MTG_CORE_OPTIM_H
 #define MTG_CORE_OPTIM_H

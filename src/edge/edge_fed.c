@@ -44,9 +44,9 @@ void edge_wire_choice(const struct mtg_edge *e, enum mtg_dtype *dtype, unsigned 
 
 static void restore_start(struct edge_task *t)
 {
-    struct mtg_mlp *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
-    memcpy(mtg_mlp_params(g), t->start_g, mtg_mlp_param_count(g) * sizeof(float));
-    memcpy(mtg_mlp_params(d), t->start_d, mtg_mlp_param_count(d) * sizeof(float));
+    struct mtg_net *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
+    memcpy(mtg_net_params(g), t->start_g, mtg_net_param_count(g) * sizeof(float));
+    memcpy(mtg_net_params(d), t->start_d, mtg_net_param_count(d) * sizeof(float));
 }
 
 /* The GET (and If-None-Match header, "" = none) that fetches t's globals unless cached. */
@@ -82,9 +82,9 @@ static int pull_apply(struct edge_task *t, uint64_t version, int rc, struct mtg_
     if (rc == MTG_OK)
         rc = mtg_blob_decode(r->body, r->len, NULL, &b, err);
     if (rc == MTG_OK) {
-        struct mtg_mlp *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
+        struct mtg_net *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
         const struct mtg_blob_tensor *tg = mtg_blob_find(b, "g"), *td = mtg_blob_find(b, "d");
-        if (!tg || !td || tg->n != mtg_mlp_param_count(g) || td->n != mtg_mlp_param_count(d)) {
+        if (!tg || !td || tg->n != mtg_net_param_count(g) || td->n != mtg_net_param_count(d)) {
             rc = mtg_err_set(err, MTG_EFORMAT, "task %s: server model does not match the local network", t->id);
         } else {
             memcpy(t->start_g, tg->data, tg->n * sizeof(float));
@@ -145,9 +145,9 @@ static void train(struct mtg_edge *e, struct edge_task *t, int steps, uint64_t r
 static int encode_update(struct mtg_edge *e, struct edge_task *t, uint64_t round, int steps, double compute_s,
                          double transfer_s, char *path, size_t np, uint8_t **bytes, size_t *len, struct mtg_err *err)
 {
-    struct mtg_mlp *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
-    size_t ng = mtg_mlp_param_count(g), nd = mtg_mlp_param_count(d);
-    const float *pg = mtg_mlp_params(g), *pd = mtg_mlp_params(d);
+    struct mtg_net *g = mtg_gan_generator(t->gan), *d = mtg_gan_discriminator(t->gan);
+    size_t ng = mtg_net_param_count(g), nd = mtg_net_param_count(d);
+    const float *pg = mtg_net_params(g), *pd = mtg_net_params(d);
     for (size_t i = 0; i < ng; i++)
         t->delta_g[i] = pg[i] - t->start_g[i];
     for (size_t i = 0; i < nd; i++)

@@ -20,7 +20,7 @@ size_t edge_task_bytes(const struct edge_task *t)
         return 0;
     size_t n = mtg_gan_bytes(t->gan);
     if (t->role == MTG_GAN_FULL)
-        n += 2 * (mtg_mlp_param_count(mtg_gan_generator(t->gan)) + mtg_mlp_param_count(mtg_gan_discriminator(t->gan))) *
+        n += 2 * (mtg_net_param_count(mtg_gan_generator(t->gan)) + mtg_net_param_count(mtg_gan_discriminator(t->gan))) *
              sizeof(float);
     return n;
 }
@@ -41,8 +41,8 @@ int edge_task_load(struct mtg_edge *e, struct edge_task *t, struct mtg_err *err)
     if (!t->gan)
         return err->code;
     if (t->role == MTG_GAN_FULL) {
-        size_t ng = mtg_mlp_param_count(mtg_gan_generator(t->gan));
-        size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(t->gan));
+        size_t ng = mtg_net_param_count(mtg_gan_generator(t->gan));
+        size_t nd = mtg_net_param_count(mtg_gan_discriminator(t->gan));
         t->start_g = malloc(ng * sizeof(float));
         t->start_d = malloc(nd * sizeof(float));
         t->delta_g = malloc(ng * sizeof(float));

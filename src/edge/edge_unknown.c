@@ -42,10 +42,10 @@ static struct mtg_gan *known_gan(struct mtg_edge *e, const struct mtg_cfg *nets,
     if (rc == MTG_OK)
         g = mtg_gan_new(&gc, MTG_GAN_FULL, 1, err);
     const struct mtg_blob_tensor *tg = b ? mtg_blob_find(b, "g") : NULL, *td = b ? mtg_blob_find(b, "d") : NULL;
-    if (g && tg && td && tg->n == mtg_mlp_param_count(mtg_gan_generator(g)) &&
-        td->n == mtg_mlp_param_count(mtg_gan_discriminator(g))) {
-        memcpy(mtg_mlp_params(mtg_gan_generator(g)), tg->data, tg->n * sizeof(float));
-        memcpy(mtg_mlp_params(mtg_gan_discriminator(g)), td->data, td->n * sizeof(float));
+    if (g && tg && td && tg->n == mtg_net_param_count(mtg_gan_generator(g)) &&
+        td->n == mtg_net_param_count(mtg_gan_discriminator(g))) {
+        memcpy(mtg_net_params(mtg_gan_generator(g)), tg->data, tg->n * sizeof(float));
+        memcpy(mtg_net_params(mtg_gan_discriminator(g)), td->data, td->n * sizeof(float));
     } else {
         mtg_gan_free(g);
         g = NULL;

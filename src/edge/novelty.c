@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/gan.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/status.h"
 
 struct mtg_novelty_task {

@@ -7,7 +7,7 @@
  */
 #include "launch/bench.h"
 #include "core/gan.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
 
@@ -55,23 +55,24 @@ static double gan_steps_per_s(int n)
 static void dense_vs_sgemm(int reps, double *layer_gflops, double *sgemm_gflops)
 {
     const int b = 64, k = 256, n = 256;
-    struct mtg_mlp_spec s = {.in_dim = k, .n_layers = 1, .width = {n}, .act = {MTG_ACT_RELU}};
-    struct mtg_mlp *m = mtg_mlp_new(&s, b, NULL);
+    const struct mtg_net_spec s = {.in_shape = {k, 1, 1}, .n_layers = 1,
+                                   .layer = {{.op = MTG_OP_DENSE, .out = n, .act = MTG_ACT_RELU}}};
+    struct mtg_net *m = mtg_net_new(&s, b, NULL);
     float *x = malloc((size_t)b * k * sizeof(float)), *dy = malloc((size_t)b * n * sizeof(float));
     float *w = malloc((size_t)k * n * sizeof(float)), *y = malloc((size_t)b * n * sizeof(float));
     float *dw = malloc((size_t)k * n * sizeof(float)), *dx = malloc((size_t)b * k * sizeof(float));
     struct mtg_rng r;
     mtg_rng_seed(&r, 5);
     if (m && x && dy && w && y && dw && dx) {
-        mtg_mlp_init_params(m, &r);
+        mtg_net_init_params(m, &r);
         mtg_rng_fill_uniform(&r, x, (size_t)b * k, -1, 1);
         mtg_rng_fill_uniform(&r, dy, (size_t)b * n, -1, 1);
         mtg_rng_fill_uniform(&r, w, (size_t)k * n, -1, 1);
         const double flops = 3.0 * 2.0 * b * k * n;
         double t0 = now_s();
         for (int i = 0; i < reps; i++) {
-            mtg_mlp_forward(m, x, b);
-            mtg_mlp_backward(m, dy, b, MTG_MLP_PARAM_GRAD | MTG_MLP_INPUT_GRAD);
+            mtg_net_forward(m, x, b);
+            mtg_net_backward(m, dy, b, MTG_NET_PARAM_GRAD | MTG_NET_INPUT_GRAD);
         }
         *layer_gflops = flops * reps / (now_s() - t0) / 1e9;
         t0 = now_s();
@@ -82,7 +83,7 @@ static void dense_vs_sgemm(int reps, double *layer_gflops, double *sgemm_gflops)
         }
         *sgemm_gflops = flops * reps / (now_s() - t0) / 1e9;
     }
-    mtg_mlp_free(m);
+    mtg_net_free(m);
     free(x), free(dy), free(w), free(y), free(dw), free(dx);
 }
 

@@ -126,8 +126,8 @@ int mtg_fed_add_task(struct mtg_fed *fed, const char *id, const struct mtg_gan_c
     struct mtg_gan *gan = mtg_gan_new(&c, MTG_GAN_FULL, seed, err);
     if (!gan)
         return mtg_err_wrap(err, "task \"%s\"", id);
-    size_t ng = mtg_mlp_param_count(mtg_gan_generator(gan));
-    size_t nd = mtg_mlp_param_count(mtg_gan_discriminator(gan));
+    size_t ng = mtg_net_param_count(mtg_gan_generator(gan));
+    size_t nd = mtg_net_param_count(mtg_gan_discriminator(gan));
     size_t ng_ema = cfg->recipe.ema > 0.0f ? ng : 0;
     float *g = malloc((ng + ng_ema) * sizeof(float));
     float *d = malloc(nd * sizeof(float));
@@ -137,10 +137,10 @@ int mtg_fed_add_task(struct mtg_fed *fed, const char *id, const struct mtg_gan_c
         mtg_gan_free(gan);
         return mtg_err_set(err, MTG_ENOMEM, "task \"%s\": out of memory", id);
     }
-    memcpy(g, mtg_mlp_params(mtg_gan_generator(gan)), ng * sizeof(float));
+    memcpy(g, mtg_net_params(mtg_gan_generator(gan)), ng * sizeof(float));
     if (ng_ema)
         memcpy(g + ng, g, ng * sizeof(float)); /* the EMA starts at G */
-    memcpy(d, mtg_mlp_params(mtg_gan_discriminator(gan)), nd * sizeof(float));
+    memcpy(d, mtg_net_params(mtg_gan_discriminator(gan)), nd * sizeof(float));
     mtg_gan_free(gan);
     return commit_task(fed, idx, id, cfg, g, ng, d, nd);
 }

@@ -91,7 +91,7 @@ struct mtg_fed_assignment {
     int64_t deadline_ms;  /* absolute, same clock as `now` */
 };
 
-/* One pushed update: deltas of G and D (flat, same layout as mtg_mlp_params). */
+/* One pushed update: deltas of G and D (flat, same layout as mtg_net_params). */
 struct mtg_fed_update {
     const float *dg;
     size_t ng;

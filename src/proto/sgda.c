@@ -178,11 +178,11 @@ static int ensure_capacity(struct sgda_task *t, int rows)
     struct mtg_gan *g = mtg_gan_new(&c, MTG_GAN_G, 0, NULL);
     if (!g)
         return MTG_ENOMEM;
-    struct mtg_mlp *a = mtg_gan_generator(t->gan), *b = mtg_gan_generator(g);
-    size_t n = mtg_mlp_param_count(a);
-    memcpy(mtg_mlp_params(b), mtg_mlp_params(a), n * sizeof(float));
+    struct mtg_net *a = mtg_gan_generator(t->gan), *b = mtg_gan_generator(g);
+    size_t n = mtg_net_param_count(a);
+    memcpy(mtg_net_params(b), mtg_net_params(a), n * sizeof(float));
     if (mtg_gan_generator_ema(t->gan))
-        memcpy(mtg_mlp_params(mtg_gan_generator_ema(g)), mtg_mlp_params(mtg_gan_generator_ema(t->gan)),
+        memcpy(mtg_net_params(mtg_gan_generator_ema(g)), mtg_net_params(mtg_gan_generator_ema(t->gan)),
                n * sizeof(float));
     struct mtg_adam *oa = mtg_gan_g_opt(t->gan), *ob = mtg_gan_g_opt(g);
     memcpy(mtg_adam_m(ob), mtg_adam_m(oa), n * sizeof(float));

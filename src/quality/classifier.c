@@ -6,13 +6,14 @@
 
 #include "core/log.h"
 #include "core/loss.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/optim.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "data/batch.h"
 #include "data/dataset.h"
 #include "wire/blob.h"
+#include "wire/model.h"
 
 /* Rows per forward when predicting: large enough that sgemm runs near peak. */
 #define PREDICT_BATCH 256
@@ -60,23 +61,25 @@ static void classifier_spec(const struct mtg_quality_cfg *cfg, int in_dim, int n
 }
 
 static int new_classifier(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
-                          struct mtg_mlp **out, struct mtg_err *err)
+                          struct mtg_net **out, struct mtg_err *err)
 {
     int rc = mtg_quality_cfg_validate(cfg, err);
     if (rc != MTG_OK)
         return rc;
-    struct mtg_mlp_spec spec;
-    classifier_spec(cfg, mtg_data_dim(train), mtg_data_n_classes(train), &spec);
+    struct mtg_mlp_spec mlp;
+    struct mtg_net_spec spec;
+    classifier_spec(cfg, mtg_data_dim(train), mtg_data_n_classes(train), &mlp);
+    mtg_net_spec_from_mlp(&mlp, &spec); /* three layers: cannot fail */
     int max_batch = cfg->batch > PREDICT_BATCH ? cfg->batch : PREDICT_BATCH;
-    *out = mtg_mlp_new(&spec, max_batch, err);
+    *out = mtg_net_new(&spec, max_batch, err);
     return *out ? MTG_OK : err ? err->code : MTG_ENOMEM;
 }
 
 int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
-                                 struct mtg_mlp **out, struct mtg_err *err)
+                                 struct mtg_net **out, struct mtg_err *err)
 {
     int rc;
-    struct mtg_mlp *m = NULL;
+    struct mtg_net *m = NULL;
     struct mtg_adam *opt = NULL;
     struct mtg_data_epoch *ep = NULL;
     float *xb = NULL, *dlogits = NULL;
@@ -93,11 +96,11 @@ int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct m
     struct mtg_rng root, init_rng;
     mtg_rng_seed(&root, cfg->seed);
     mtg_rng_fork(&root, 1, &init_rng);
-    mtg_mlp_init_params(m, &init_rng);
+    mtg_net_init_params(m, &init_rng);
 
     /* Classification, not a GAN: Adam's usual betas, not DESIGN §4's 0.5. */
     struct mtg_adam_cfg acfg = {.lr = cfg->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-    opt = mtg_adam_new(mtg_mlp_param_count(m), &acfg, err);
+    opt = mtg_adam_new(mtg_net_param_count(m), &acfg, err);
     if (!opt) {
         rc = err ? err->code : MTG_ENOMEM;
         goto fail;
@@ -123,17 +126,17 @@ int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct m
         mtg_data_gather(mtg_data_x(train), dim, idx, batch, xb);
         for (int i = 0; i < batch; i++)
             yb[i] = labels[idx[i]];
-        const float *logits = mtg_mlp_forward(m, xb, batch);
+        const float *logits = mtg_net_forward(m, xb, batch);
         mtg_loss_softmax_xent(logits, yb, batch, classes, dlogits);
-        mtg_mlp_zero_grad(m);
-        mtg_mlp_backward(m, dlogits, batch, MTG_MLP_PARAM_GRAD);
-        mtg_adam_step(opt, mtg_mlp_params(m), mtg_mlp_grads(m));
+        mtg_net_zero_grad(m);
+        mtg_net_backward(m, dlogits, batch, MTG_NET_PARAM_GRAD);
+        mtg_adam_step(opt, mtg_net_params(m), mtg_net_grads(m));
     }
     *out = m;
     m = NULL;
     rc = MTG_OK;
 fail:
-    mtg_mlp_free(m);
+    mtg_net_free(m);
     mtg_adam_free(opt);
     mtg_data_epoch_free(ep);
     free(xb);
@@ -143,17 +146,17 @@ fail:
     return rc;
 }
 
-double mtg_quality_classifier_accuracy(struct mtg_mlp *clf, const struct mtg_dataset *ds)
+double mtg_quality_classifier_accuracy(struct mtg_net *clf, const struct mtg_dataset *ds)
 {
-    int n = mtg_data_n(ds), dim = mtg_data_dim(ds), classes = mtg_mlp_out_dim(clf);
-    int chunk = mtg_mlp_max_batch(clf);
+    int n = mtg_data_n(ds), dim = mtg_data_dim(ds), classes = mtg_net_out_dim(clf);
+    int chunk = mtg_net_max_batch(clf);
     const int *labels = mtg_data_labels(ds);
     if (n == 0)
         return 0.0;
     long correct = 0;
     for (int r = 0; r < n; r += chunk) {
         int b = n - r < chunk ? n - r : chunk;
-        const float *y = mtg_mlp_forward(clf, mtg_data_x(ds) + (size_t)r * (size_t)dim, b);
+        const float *y = mtg_net_forward(clf, mtg_data_x(ds) + (size_t)r * (size_t)dim, b);
         for (int i = 0; i < b; i++) {
             const float *row = y + (size_t)i * (size_t)classes;
             int best = 0;
@@ -193,7 +196,7 @@ uint64_t mtg_quality_classifier_key(const struct mtg_dataset *train,
     return h;
 }
 
-int mtg_quality_classifier_save(const struct mtg_mlp *clf, uint64_t key, const char *path,
+int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const char *path,
                                 struct mtg_err *err)
 {
     int rc;
@@ -205,25 +208,15 @@ int mtg_quality_classifier_save(const struct mtg_mlp *clf, uint64_t key, const c
         parts[i] = (float)((key >> (16 * i)) & 0xffffu);
     uint32_t kdim = KEY_PARTS;
     rc = mtg_blob_add(b, "clf.key", 1, &kdim, parts, MTG_DTYPE_F32, err);
-    for (int i = 0; rc == MTG_OK && i < mtg_mlp_n_layers(clf); i++) {
-        struct mtg_mlp_layer l;
-        mtg_mlp_get_layer(clf, i, &l);
-        char name[32];
-        uint32_t wd[2] = {(uint32_t)l.in, (uint32_t)l.out}, bd = (uint32_t)l.out;
-        snprintf(name, sizeof name, "clf.%d.w", i);
-        rc = mtg_blob_add_ref(b, name, 2, wd, l.w, MTG_DTYPE_F32, err);
-        if (rc != MTG_OK)
-            break;
-        snprintf(name, sizeof name, "clf.%d.b", i);
-        rc = mtg_blob_add_ref(b, name, 1, &bd, l.b, MTG_DTYPE_F32, err);
-    }
+    if (rc == MTG_OK)
+        rc = mtg_model_flat_to_blob(clf, mtg_net_params_const(clf), "clf", MTG_DTYPE_F32, true, b, err);
     if (rc == MTG_OK)
         rc = mtg_blob_write_file(b, path, 0, err);
     mtg_blob_free(b);
     return rc;
 }
 
-int mtg_quality_classifier_load(struct mtg_mlp *clf, uint64_t key, const char *path,
+int mtg_quality_classifier_load(struct mtg_net *clf, uint64_t key, const char *path,
                                 struct mtg_err *err)
 {
     struct mtg_blob *b = NULL;
@@ -242,30 +235,31 @@ int mtg_quality_classifier_load(struct mtg_mlp *clf, uint64_t key, const char *p
         rc = mtg_err_set(err, MTG_ECONFLICT, "%s: cached for other data or settings", path);
         goto done;
     }
-    for (int i = 0; i < mtg_mlp_n_layers(clf); i++) {
-        struct mtg_mlp_layer l;
-        mtg_mlp_get_layer(clf, i, &l);
-        char wn[32], bn[32];
-        snprintf(wn, sizeof wn, "clf.%d.w", i);
-        snprintf(bn, sizeof bn, "clf.%d.b", i);
-        const struct mtg_blob_tensor *w = mtg_blob_find(b, wn), *bias = mtg_blob_find(b, bn);
-        if (!w || w->rank != 2 || w->dims[0] != (uint32_t)l.in || w->dims[1] != (uint32_t)l.out ||
-            !bias || bias->rank != 1 || bias->dims[0] != (uint32_t)l.out) {
-            rc = mtg_err_set(err, MTG_EFORMAT, "%s: tensor %s or %s missing or not [%d, %d] / [%d]",
-                             path, wn, bn, l.in, l.out, l.out);
+    /* Check first, then copy: a corrupt cache leaves clf as it was. */
+    rc = mtg_blob_check_finite(b, err);
+    if (rc == MTG_OK) {
+        /* The key is the one "clf." tensor that is not a parameter: leave it out of the model check. */
+        struct mtg_blob *params = mtg_blob_new(err);
+        if (!params) {
+            rc = err ? err->code : MTG_ENOMEM;
             goto done;
         }
-        memcpy(l.w, w->data, w->n * sizeof(float));
-        memcpy(l.b, bias->data, bias->n * sizeof(float));
+        for (size_t i = 0; rc == MTG_OK && i < mtg_blob_count(b); i++) {
+            const struct mtg_blob_tensor *t = mtg_blob_at(b, i);
+            if (t != k)
+                rc = mtg_blob_add_ref(params, t->name, t->rank, t->dims, t->data, MTG_DTYPE_F32, err);
+        }
+        if (rc == MTG_OK && (rc = mtg_model_from_blob(clf, "clf", params, err)) != MTG_OK)
+            mtg_err_wrap(err, "%s", path);
+        mtg_blob_free(params);
     }
-    rc = mtg_blob_check_finite(b, err);
 done:
     mtg_blob_free(b);
     return rc;
 }
 
 int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_dataset *train,
-                                         const struct mtg_quality_cfg *cfg, struct mtg_mlp **out,
+                                         const struct mtg_quality_cfg *cfg, struct mtg_net **out,
                                          struct mtg_err *err)
 {
     if (!train || !cfg || !out)
@@ -274,7 +268,7 @@ int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_data
     if (!path)
         return mtg_quality_classifier_train(train, cfg, out, err);
     uint64_t key = mtg_quality_classifier_key(train, cfg);
-    struct mtg_mlp *m = NULL;
+    struct mtg_net *m = NULL;
     int rc = new_classifier(train, cfg, &m, err);
     if (rc != MTG_OK)
         return rc;
@@ -284,7 +278,7 @@ int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_data
         *out = m;
         return MTG_OK;
     }
-    mtg_mlp_free(m);
+    mtg_net_free(m);
     /* A cache is only ever a shortcut: whatever is wrong with it, train afresh. */
     mtg_log(rc == MTG_ENOTFOUND ? MTG_LOG_INFO : MTG_LOG_WARN, "quality",
             "classifier cache not used (%s); training", lerr.msg);

@@ -1,6 +1,6 @@
 /*
  * classifier.h - the held-out digit classifier behind fidelity and FD
- * (DESIGN §11): an MLP 64 -> 256 ReLU -> 128 ReLU -> 10 (our own core/nn),
+ * (DESIGN §11): an MLP 64 -> 256 ReLU -> 128 ReLU -> 10 (our own core/net),
  * trained once with softmax cross-entropy and Adam on the train split, and
  * cached as a blob file so every process reuses the same weights. Its
  * 128-d penultimate activations are the feature space of FD and
@@ -8,10 +8,10 @@
  *
  *     struct mtg_quality_cfg cfg;
  *     mtg_quality_cfg_default(&cfg);
- *     struct mtg_mlp *clf;
+ *     struct mtg_net *clf;
  *     mtg_quality_classifier_load_or_train("state/classifier.mtgb", train, &cfg, &clf, &err);
  *     double acc = mtg_quality_classifier_accuracy(clf, heldout);   // ~0.97
- *     mtg_mlp_free(clf);
+ *     mtg_net_free(clf);
  */
 #ifndef MTG_QUALITY_CLASSIFIER_H
 #define MTG_QUALITY_CLASSIFIER_H
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 struct mtg_err;
-struct mtg_mlp;
+struct mtg_net;
 struct mtg_dataset;
 
 /* Index of the feature layer (the second hidden layer) in the classifier. */
@@ -40,13 +40,13 @@ int mtg_quality_cfg_validate(const struct mtg_quality_cfg *cfg, struct mtg_err *
 /*
  * Trains a new classifier on train (dim inputs, n_classes outputs). Same
  * cfg and data give bit-identical weights on one machine (OpenBLAS may
- * differ across CPUs). Caller frees *out with mtg_mlp_free().
+ * differ across CPUs). Caller frees *out with mtg_net_free().
  */
 int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
-                                 struct mtg_mlp **out, struct mtg_err *err);
+                                 struct mtg_net **out, struct mtg_err *err);
 
 /* Fraction of rows of ds whose argmax class equals the label. Runs forwards on clf. */
-double mtg_quality_classifier_accuracy(struct mtg_mlp *clf, const struct mtg_dataset *ds);
+double mtg_quality_classifier_accuracy(struct mtg_net *clf, const struct mtg_dataset *ds);
 
 /*
  * Loads the classifier cached at path if it was trained with this cfg on
@@ -56,11 +56,11 @@ double mtg_quality_classifier_accuracy(struct mtg_mlp *clf, const struct mtg_dat
  * warn); failing to write it is only a warning. Caller frees *out.
  */
 int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_dataset *train,
-                                         const struct mtg_quality_cfg *cfg, struct mtg_mlp **out,
+                                         const struct mtg_quality_cfg *cfg, struct mtg_net **out,
                                          struct mtg_err *err);
 
 /* Writes clf's parameters to path as a blob (tensors "clf.<i>.w", "clf.<i>.b", "clf.key"). */
-int mtg_quality_classifier_save(const struct mtg_mlp *clf, uint64_t key, const char *path,
+int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const char *path,
                                 struct mtg_err *err);
 
 /*
@@ -68,7 +68,7 @@ int mtg_quality_classifier_save(const struct mtg_mlp *clf, uint64_t key, const c
  * spec must match the stored shapes; MTG_ECONFLICT when the stored key is
  * not key (a cache for other data or settings), MTG_EFORMAT on shape mismatch.
  */
-int mtg_quality_classifier_load(struct mtg_mlp *clf, uint64_t key, const char *path,
+int mtg_quality_classifier_load(struct mtg_net *clf, uint64_t key, const char *path,
                                 struct mtg_err *err);
 
 /* The cache key of (cfg, train): FNV-1a over the settings, the shape and every value. */

@@ -14,7 +14,7 @@ static int fashion_evaluator(const char *dir, int limit, const char *cache, stru
                              struct mtg_err *err)
 {
     struct mtg_dataset *train = NULL, *test = NULL;
-    struct mtg_mlp *clf = NULL;
+    struct mtg_net *clf = NULL;
     struct mtg_quality_cfg qc;
     mtg_quality_cfg_default(&qc);
     qc.epochs = MTG_QUALITY_FASHION_EPOCHS;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/loss.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/digits.h"
@@ -24,7 +24,7 @@ struct class_ref {
 };
 
 struct mtg_quality {
-    struct mtg_mlp *clf; /* never run after creation: evaluations clone it */
+    struct mtg_net *clf; /* never run after creation: evaluations clone it */
     int n_classes;
     int in_dim;
     int feat_dim;
@@ -43,19 +43,19 @@ void mtg_quality_free(struct mtg_quality *q)
         free(q->ref[c].radius2);
     }
     free(q->ref);
-    mtg_mlp_free(q->clf);
+    mtg_net_free(q->clf);
     free(q);
 }
 
 /* Chunked forward of m over x: features from the penultimate layer, optional softmax. */
-static void run_features(struct mtg_mlp *m, const float *x, int n, int in_dim, int feat_dim,
+static void run_features(struct mtg_net *m, const float *x, int n, int in_dim, int feat_dim,
                          int classes, float *feat, float *probs)
 {
-    int chunk = mtg_mlp_max_batch(m);
+    int chunk = mtg_net_max_batch(m);
     for (int r = 0; r < n; r += chunk) {
         int b = n - r < chunk ? n - r : chunk;
-        const float *y = mtg_mlp_forward(m, x + (size_t)r * (size_t)in_dim, b);
-        memcpy(feat + (size_t)r * (size_t)feat_dim, mtg_mlp_activation(m, MTG_QUALITY_FEATURE_LAYER),
+        const float *y = mtg_net_forward(m, x + (size_t)r * (size_t)in_dim, b);
+        memcpy(feat + (size_t)r * (size_t)feat_dim, mtg_net_activation(m, MTG_QUALITY_FEATURE_LAYER),
                (size_t)b * (size_t)feat_dim * sizeof *feat);
         if (probs)
             mtg_softmax(y, b, classes, probs + (size_t)r * (size_t)classes);
@@ -107,7 +107,7 @@ done:
     return rc;
 }
 
-int mtg_quality_new(struct mtg_mlp *clf, const struct mtg_dataset *ref, struct mtg_quality **out,
+int mtg_quality_new(struct mtg_net *clf, const struct mtg_dataset *ref, struct mtg_quality **out,
                     struct mtg_err *err)
 {
     int rc;
@@ -117,15 +117,16 @@ int mtg_quality_new(struct mtg_mlp *clf, const struct mtg_dataset *ref, struct m
         goto fail;
     }
     *out = NULL;
-    const struct mtg_mlp_spec *spec = mtg_mlp_get_spec(clf);
-    if (spec->n_layers <= MTG_QUALITY_FEATURE_LAYER + 1 || mtg_mlp_in_dim(clf) != mtg_data_dim(ref) ||
-        mtg_mlp_out_dim(clf) != mtg_data_n_classes(ref)) {
+    if (mtg_net_n_layers(clf) <= MTG_QUALITY_FEATURE_LAYER + 1 || mtg_net_in_dim(clf) != mtg_data_dim(ref) ||
+        mtg_net_out_dim(clf) != mtg_data_n_classes(ref)) {
         rc = mtg_err_set(err, MTG_EINVAL,
                          "quality: classifier (%d layers, %d -> %d) does not fit data (%d -> %d classes)",
-                         spec->n_layers, mtg_mlp_in_dim(clf), mtg_mlp_out_dim(clf),
+                         mtg_net_n_layers(clf), mtg_net_in_dim(clf), mtg_net_out_dim(clf),
                          mtg_data_dim(ref), mtg_data_n_classes(ref));
         goto fail;
     }
+    int fs[3];
+    mtg_net_layer_shape(clf, MTG_QUALITY_FEATURE_LAYER, fs);
     q = calloc(1, sizeof *q);
     if (!q) {
         rc = mtg_err_set(err, MTG_ENOMEM, "quality: out of memory");
@@ -135,7 +136,7 @@ int mtg_quality_new(struct mtg_mlp *clf, const struct mtg_dataset *ref, struct m
     clf = NULL;
     q->n_classes = mtg_data_n_classes(ref);
     q->in_dim = mtg_data_dim(ref);
-    q->feat_dim = spec->width[MTG_QUALITY_FEATURE_LAYER];
+    q->feat_dim = fs[0] * fs[1] * fs[2];
     q->ref = calloc((size_t)q->n_classes, sizeof *q->ref);
     if (!q->ref) {
         rc = mtg_err_set(err, MTG_ENOMEM, "quality: out of memory");
@@ -150,7 +151,7 @@ int mtg_quality_new(struct mtg_mlp *clf, const struct mtg_dataset *ref, struct m
     *out = q;
     return MTG_OK;
 fail:
-    mtg_mlp_free(clf);
+    mtg_net_free(clf);
     mtg_quality_free(q);
     return rc;
 }
@@ -160,7 +161,7 @@ int mtg_quality_new_digits(const char *digits_path, const char *cache_path,
                            struct mtg_err *err)
 {
     struct mtg_dataset *all = NULL, *train = NULL, *held = NULL;
-    struct mtg_mlp *clf = NULL;
+    struct mtg_net *clf = NULL;
     struct mtg_quality_cfg def;
     if (!digits_path || !out)
         return mtg_err_set(err, MTG_EINVAL, "quality: NULL argument");
@@ -198,8 +199,8 @@ int mtg_quality_ref_count(const struct mtg_quality *q, int label)
 
 const float *mtg_quality_classifier_params(const struct mtg_quality *q, size_t *n)
 {
-    *n = mtg_mlp_param_count(q->clf);
-    return mtg_mlp_params_const(q->clf);
+    *n = mtg_net_param_count(q->clf);
+    return mtg_net_params_const(q->clf);
 }
 
 int mtg_quality_features(const struct mtg_quality *q, const float *x, int n, float *feat,
@@ -208,11 +209,11 @@ int mtg_quality_features(const struct mtg_quality *q, const float *x, int n, flo
     if (!q || !x || !feat || n < 1)
         return mtg_err_set(err, MTG_EINVAL, "quality features: NULL argument or n = %d", n);
     /* A private clone keeps q read-only, so evaluations may run in parallel. */
-    struct mtg_mlp *m = mtg_mlp_clone(q->clf, err);
+    struct mtg_net *m = mtg_net_clone(q->clf, err);
     if (!m)
         return err ? err->code : MTG_ENOMEM;
     run_features(m, x, n, q->in_dim, q->feat_dim, q->n_classes, feat, probs);
-    mtg_mlp_free(m);
+    mtg_net_free(m);
     return MTG_OK;
 }
 

@@ -34,7 +34,7 @@
 #include "quality/classifier.h"
 
 struct mtg_err;
-struct mtg_mlp;
+struct mtg_net;
 struct mtg_dataset;
 struct mtg_quality;
 
@@ -57,7 +57,7 @@ struct mtg_quality_task {
  * MTG_QUALITY_PR_K rows. Takes ownership of clf, on failure too (it is
  * freed). Caller frees *out with mtg_quality_free().
  */
-int mtg_quality_new(struct mtg_mlp *clf, const struct mtg_dataset *ref, struct mtg_quality **out,
+int mtg_quality_new(struct mtg_net *clf, const struct mtg_dataset *ref, struct mtg_quality **out,
                     struct mtg_err *err);
 
 /*

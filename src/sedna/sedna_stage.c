@@ -14,7 +14,7 @@
 
 #include "config/config.h"
 #include "core/log.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/digits.h"
@@ -173,7 +173,7 @@ static int build_quality(const struct mtg_cfg *cfg, const struct mtg_dataset *te
         return mtg_quality_new_for_dataset((int)cfg->data.dataset, cfg->data.path, cfg->data.limit_per_class,
                                            have_dir ? cfg->state_dir : NULL, q, err);
     struct mtg_dataset *all = NULL, *train = NULL, *held = NULL, *ref = NULL;
-    struct mtg_mlp *clf = NULL;
+    struct mtg_net *clf = NULL;
     struct mtg_quality_cfg qc;
     mtg_quality_cfg_default(&qc);
     int rc = mtg_data_digits_load(cfg->data.path, &all, err);
@@ -192,7 +192,7 @@ static int build_quality(const struct mtg_cfg *cfg, const struct mtg_dataset *te
         rc = mtg_quality_new(clf, ref, q, err); /* takes clf */
         clf = NULL;
     }
-    mtg_mlp_free(clf);
+    mtg_net_free(clf);
     mtg_data_free(all);
     mtg_data_free(train);
     mtg_data_free(held);
@@ -239,14 +239,14 @@ int mtg_sedna_eval_kb(const struct mtg_cfg *cfg, const struct mtg_sedna_kb *kb,
         int label = mtg_data_kind_task_label(kind_id, e->id);
         if (!wanted(cfg, label))
             continue;
-        struct mtg_mlp *g = NULL;
+        struct mtg_net *g = NULL;
         rc = mtg_srv_generator_load(e->generator, 250, &g, err);
-        if (rc == MTG_OK && mtg_mlp_out_dim(g) != kind->dim)
+        if (rc == MTG_OK && mtg_net_out_dim(g) != kind->dim)
             rc = mtg_err_set(err, MTG_EINVAL, "eval: %s makes %d features, %s has %d",
-                             e->generator, mtg_mlp_out_dim(g), kind->name, kind->dim);
+                             e->generator, mtg_net_out_dim(g), kind->name, kind->dim);
         if (rc == MTG_OK)
             rc = mtg_srv_generator_sample(g, MTG_SEDNA_EVAL_SAMPLES, MTG_SEDNA_EVAL_SEED, x, err);
-        mtg_mlp_free(g);
+        mtg_net_free(g);
         struct mtg_quality_task r;
         if (rc == MTG_OK)
             rc = mtg_quality_eval_task(q, label, x, MTG_SEDNA_EVAL_SAMPLES, &r, err);

@@ -83,16 +83,16 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct 
         cJSON_AddNumberToObject(tj, "steps", (double)srv_task_steps(s, t));
         if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
-            struct mtg_mlp *m = mtg_gan_generator(g);
+            struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);
-            size_t n = mtg_mlp_param_count(m);
-            rc = add_vec(b, id, "g", mtg_mlp_params(m), n);
+            size_t n = mtg_net_param_count(m);
+            rc = add_vec(b, id, "g", mtg_net_params(m), n);
             if (rc == MTG_OK)
                 rc = add_vec(b, id, "g.adam_m", mtg_adam_m(o), n);
             if (rc == MTG_OK)
                 rc = add_vec(b, id, "g.adam_v", mtg_adam_v(o), n);
             if (rc == MTG_OK && mtg_gan_generator_ema(g))
-                rc = add_vec(b, id, "g_ema", mtg_mlp_params(mtg_gan_generator_ema(g)), n);
+                rc = add_vec(b, id, "g_ema", mtg_net_params(mtg_gan_generator_ema(g)), n);
             cJSON_AddNumberToObject(tj, "adam_steps", (double)mtg_adam_steps(o));
         } else {
             /*
@@ -285,17 +285,17 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         s->deleted[t] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tj, "deleted"));
         if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
-            struct mtg_mlp *m = mtg_gan_generator(g);
+            struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);
-            size_t n = mtg_mlp_param_count(m);
-            rc = copy_vec(b, id->valuestring, "g", mtg_mlp_params(m), n, err);
+            size_t n = mtg_net_param_count(m);
+            rc = copy_vec(b, id->valuestring, "g", mtg_net_params(m), n, err);
             if (rc == MTG_OK)
                 rc = copy_vec(b, id->valuestring, "g.adam_m", mtg_adam_m(o), n, err);
             if (rc == MTG_OK)
                 rc = copy_vec(b, id->valuestring, "g.adam_v", mtg_adam_v(o), n, err);
             /* A checkpoint from before model.ema was on has no EMA: it restarts at G. */
             if (rc == MTG_OK && mtg_gan_generator_ema(g) &&
-                copy_vec(b, id->valuestring, "g_ema", mtg_mlp_params(mtg_gan_generator_ema(g)), n, NULL) != MTG_OK)
+                copy_vec(b, id->valuestring, "g_ema", mtg_net_params(mtg_gan_generator_ema(g)), n, NULL) != MTG_OK)
                 mtg_gan_ema_reset(g);
             double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "adam_steps"));
             mtg_adam_set_steps(o, at > 0 ? (uint64_t)at : 0);

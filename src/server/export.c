@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gan.h"
 #include "core/log.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "sedna/sedna.h"
@@ -23,19 +24,21 @@
 
 /* ---- network <-> blob ---- */
 
-int mtg_srv_net_to_blob(const struct mtg_mlp *m, const char *prefix, struct mtg_blob *b,
+int mtg_srv_net_to_blob(const struct mtg_net *m, const char *prefix, struct mtg_blob *b,
                         struct mtg_err *err)
 {
     size_t before = mtg_blob_count(b);
     int rc = mtg_model_to_blob(m, prefix, MTG_DTYPE_F32, b, err);
     if (rc != MTG_OK)
         return rc;
-    const struct mtg_mlp_spec *sp = mtg_mlp_get_spec(m);
-    float act[MTG_MLP_MAX_LAYERS], slope = sp->leaky_slope;
-    for (int i = 0; i < sp->n_layers; i++)
-        act[i] = (float)sp->act[i];
+    struct mtg_mlp_spec sp;
+    if (mtg_net_spec_to_mlp(mtg_net_get_spec(m), &sp) != MTG_OK)
+        return MTG_OK;
+    float act[MTG_MLP_MAX_LAYERS], slope = sp.leaky_slope;
+    for (int i = 0; i < sp.n_layers; i++)
+        act[i] = (float)sp.act[i];
     char name[64];
-    uint32_t dims[1] = {(uint32_t)sp->n_layers};
+    uint32_t dims[1] = {(uint32_t)sp.n_layers};
     snprintf(name, sizeof name, "spec.%s.act", prefix);
     rc = mtg_blob_add(b, name, 1, dims, act, MTG_DTYPE_F32, err);
     if (rc == MTG_OK) {
@@ -48,8 +51,9 @@ int mtg_srv_net_to_blob(const struct mtg_mlp *m, const char *prefix, struct mtg_
     return rc;
 }
 
-int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_mlp_spec *out,
-                     struct mtg_err *err)
+/* The dense stack of a blob without "spec.<prefix>.net": see export.h. */
+static int mlp_spec_from_blob(const struct mtg_blob *b, const char *prefix, struct mtg_mlp_spec *out,
+                              struct mtg_err *err)
 {
     memset(out, 0, sizeof *out);
     char name[64];
@@ -63,7 +67,7 @@ int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_ml
             return mtg_err_set(err, MTG_EFORMAT, "model: more than %d layers under \"%s.\"",
                                MTG_MLP_MAX_LAYERS, prefix);
         if (w->rank != 2 || w->dims[0] < 1 || w->dims[1] < 1 ||
-            w->dims[0] > MTG_MLP_MAX_WIDTH || w->dims[1] > MTG_MLP_MAX_WIDTH)
+            w->dims[0] > MTG_NET_MAX_DIM || w->dims[1] > MTG_NET_MAX_DIM)
             return mtg_err_set(err, MTG_EFORMAT, "model: tensor \"%s\" is not a [in, out] matrix",
                                name);
         if (n == 0)
@@ -104,30 +108,45 @@ int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_ml
             return mtg_err_set(err, MTG_EFORMAT, "model: \"%s\" must be one value in [0, 1)", name);
         out->leaky_slope = ls->data[0];
     }
-    return mtg_mlp_spec_validate(out, err);
+    return MTG_OK;
+}
+
+int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_net_spec *out,
+                     struct mtg_err *err)
+{
+    struct mtg_mlp_spec mlp;
+    int rc = mlp_spec_from_blob(b, prefix, &mlp, err);
+    if (rc == MTG_OK)
+        rc = mtg_net_spec_from_mlp(&mlp, out);
+    if (rc == MTG_OK && (rc = mtg_net_spec_validate(out, err)) != MTG_OK)
+        mtg_err_wrap(err, "model \"%s\"", prefix);
+    return rc;
 }
 
 int mtg_srv_net_from_blob(const struct mtg_blob *b, const char *prefix, int max_batch,
-                          struct mtg_mlp **out, struct mtg_err *err)
+                          struct mtg_net **out, struct mtg_err *err)
 {
     *out = NULL;
-    struct mtg_mlp_spec spec;
+    struct mtg_net_spec spec;
     int rc = mtg_srv_net_spec(b, prefix, &spec, err);
     if (rc != MTG_OK)
         return rc;
-    struct mtg_mlp *m = mtg_mlp_new(&spec, max_batch, err);
+    /* Room for the sample groups of mtg_gan_generate. */
+    if (mtg_net_spec_mixes_batch(&spec) && max_batch < MTG_GAN_SAMPLE_GROUP)
+        max_batch = MTG_GAN_SAMPLE_GROUP;
+    struct mtg_net *m = mtg_net_new(&spec, max_batch, err);
     if (!m)
         return err ? err->code : MTG_ENOMEM;
     rc = mtg_model_from_blob(m, prefix, b, err);
     if (rc != MTG_OK) {
-        mtg_mlp_free(m);
+        mtg_net_free(m);
         return rc;
     }
     *out = m;
     return MTG_OK;
 }
 
-int mtg_srv_generator_load(const char *path, int max_batch, struct mtg_mlp **out,
+int mtg_srv_generator_load(const char *path, int max_batch, struct mtg_net **out,
                            struct mtg_err *err)
 {
     *out = NULL;
@@ -143,21 +162,17 @@ int mtg_srv_generator_load(const char *path, int max_batch, struct mtg_mlp **out
     return rc;
 }
 
-int mtg_srv_generator_sample(struct mtg_mlp *g, int n, uint64_t seed, float *x, struct mtg_err *err)
+int mtg_srv_generator_sample(struct mtg_net *g, int n, uint64_t seed, float *x, struct mtg_err *err)
 {
-    const int zd = mtg_mlp_in_dim(g), dim = mtg_mlp_out_dim(g), chunk = mtg_mlp_max_batch(g);
+    const int zd = mtg_net_in_dim(g), chunk = mtg_net_max_batch(g);
+    if (mtg_net_spec_mixes_batch(mtg_net_get_spec(g)) && chunk < MTG_GAN_SAMPLE_GROUP)
+        return mtg_err_set(err, MTG_EINVAL, "sample: a generator with batch norm needs max_batch >= %d, not %d",
+                           MTG_GAN_SAMPLE_GROUP, chunk);
     float *z = malloc((size_t)chunk * (size_t)zd * sizeof *z);
     if (!z)
         return mtg_err_set(err, MTG_ENOMEM, "sample: out of memory");
-    /* Same z stream as mtg_gan_sample, so a seed gives the server's samples. */
-    struct mtg_rng rng;
-    mtg_rng_seed(&rng, seed);
-    for (int r = 0; r < n; r += chunk) {
-        int k = n - r < chunk ? n - r : chunk;
-        mtg_rng_fill_normal(&rng, z, (size_t)k * (size_t)zd, 0.0f, 1.0f);
-        const float *y = mtg_mlp_forward(g, z, k);
-        memcpy(x + (size_t)r * (size_t)dim, y, (size_t)k * (size_t)dim * sizeof *x);
-    }
+    /* mtg_gan_sample's way, so a seed gives the server's samples. */
+    mtg_gan_generate(g, seed, z, x, n);
     free(z);
     return MTG_OK;
 }
@@ -167,7 +182,7 @@ int mtg_srv_generator_sample(struct mtg_mlp *g, int n, uint64_t seed, float *x, 
 /* What one task looks like once copied out of the server. */
 struct snap {
     char id[MTG_CFG_ID_MAX];
-    struct mtg_mlp_spec g_spec, d_spec;
+    struct mtg_net_spec g_spec, d_spec;
     float *g, *d; /* d NULL for sgda */
     size_t ng, nd;
     uint64_t version, steps;
@@ -214,27 +229,27 @@ static int snapshot(struct mtg_srv *s, struct snap **out, int *n_out, struct mtg
 }
 
 /* Writes flat params with the layout of spec to path under prefix. */
-static int write_net(const struct mtg_mlp_spec *spec, const float *p, size_t np, const char *prefix,
+static int write_net(const struct mtg_net_spec *spec, const float *p, size_t np, const char *prefix,
                      const char *path, struct mtg_err *err)
 {
-    struct mtg_mlp *m = mtg_mlp_new(spec, 1, err);
+    struct mtg_net *m = mtg_net_new(spec, 1, err);
     if (!m)
         return err->code;
     int rc = MTG_OK;
-    if (mtg_mlp_param_count(m) != np)
+    if (mtg_net_param_count(m) != np)
         rc = mtg_err_set(err, MTG_EINVAL, "export: %s: %zu parameters for a network of %zu", path,
-                         np, mtg_mlp_param_count(m));
+                         np, mtg_net_param_count(m));
     struct mtg_blob *b = rc == MTG_OK ? mtg_blob_new(err) : NULL;
     if (rc == MTG_OK && !b)
         rc = err->code;
     if (rc == MTG_OK) {
-        memcpy(mtg_mlp_params(m), p, np * sizeof *p);
+        memcpy(mtg_net_params(m), p, np * sizeof *p);
         rc = mtg_srv_net_to_blob(m, prefix, b, err);
     }
     if (rc == MTG_OK)
         rc = mtg_blob_write_file(b, path, 0, err);
     mtg_blob_free(b);
-    mtg_mlp_free(m);
+    mtg_net_free(m);
     return rc;
 }
 
@@ -345,24 +360,20 @@ int mtg_srv_export(struct mtg_srv *s, const char *dir, const struct mtg_srv_expo
 
 struct loaded {
     const struct mtg_sedna_kb_entry *e;
-    struct mtg_mlp *g, *d;
+    struct mtg_net *g, *d;
 };
 
-static int same_spec(const struct mtg_mlp_spec *a, const struct mtg_mlp_spec *b)
-{
-    if (a->in_dim != b->in_dim || a->n_layers != b->n_layers)
-        return 0;
-    for (int i = 0; i < a->n_layers; i++)
-        if (a->width[i] != b->width[i] || a->act[i] != b->act[i])
-            return 0;
-    return 1;
-}
-
-/* The config entry that rebuilds the networks stored in the blobs. */
+/* The config entry that rebuilds the networks stored in the blobs (tasks[] describes dense stacks). */
 static int task_cfg_from(const struct loaded *l, struct mtg_cfg_task *tc, struct mtg_err *err)
 {
     mtg_cfg_task_defaults(tc, l->e->id);
-    const struct mtg_mlp_spec *gs = mtg_mlp_get_spec(l->g);
+    struct mtg_mlp_spec gm, dm;
+    const struct mtg_mlp_spec *gs = &gm, *ds = &dm;
+    if (mtg_net_spec_to_mlp(mtg_net_get_spec(l->g), &gm) != MTG_OK ||
+        (l->d && mtg_net_spec_to_mlp(mtg_net_get_spec(l->d), &dm) != MTG_OK))
+        return mtg_err_set(err, MTG_EFORMAT,
+                           "import: task %s: its networks are not dense stacks, which tasks[] cannot describe; "
+                           "configure the task on the server first", l->e->id);
     if (gs->n_layers - 1 > MTG_CFG_MAX_HIDDEN)
         return mtg_err_set(err, MTG_EFORMAT, "import: task %s: too many layers", l->e->id);
     tc->generator.layers.n = gs->n_layers - 1;
@@ -379,7 +390,6 @@ static int task_cfg_from(const struct loaded *l, struct mtg_cfg_task *tc, struct
     tc->generator.latent_dim = gs->in_dim;
     tc->generator.leaky_slope = gs->leaky_slope;
     if (l->d) {
-        const struct mtg_mlp_spec *ds = mtg_mlp_get_spec(l->d);
         if (ds->n_layers - 1 > MTG_CFG_MAX_HIDDEN)
             return mtg_err_set(err, MTG_EFORMAT, "import: task %s: too many layers", l->e->id);
         tc->discriminator.layers.n = ds->n_layers - 1;
@@ -396,11 +406,11 @@ static int task_cfg_from(const struct loaded *l, struct mtg_cfg_task *tc, struct
 static int check_task(struct mtg_srv *s, int t, const struct loaded *l, struct mtg_err *err)
 {
     const struct mtg_gan_cfg *gc = srv_task_cfg(s, t);
-    if (!same_spec(&gc->g, mtg_mlp_get_spec(l->g)))
+    if (!mtg_net_spec_equal(&gc->g, mtg_net_get_spec(l->g)))
         return mtg_err_set(err, MTG_ECONFLICT,
                            "import: task %s: generator in %s does not match the server's network "
                            "(layers, widths, activations, latent dim)", l->e->id, l->e->generator);
-    if (l->d && !s->sgda && !same_spec(&gc->d, mtg_mlp_get_spec(l->d)))
+    if (l->d && !s->sgda && !mtg_net_spec_equal(&gc->d, mtg_net_get_spec(l->d)))
         return mtg_err_set(err, MTG_ECONFLICT,
                            "import: task %s: discriminator in %s does not match the server's network",
                            l->e->id, l->e->discriminator);
@@ -411,19 +421,19 @@ static int check_task(struct mtg_srv *s, int t, const struct loaded *l, struct m
 static void copy_task(struct mtg_srv *s, int t, const struct loaded *l, unsigned flags)
 {
     if (s->sgda) {
-        struct mtg_mlp *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
-        memcpy(mtg_mlp_params(g), mtg_mlp_params_const(l->g), mtg_mlp_param_count(g) * sizeof(float));
+        struct mtg_net *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
+        memcpy(mtg_net_params(g), mtg_net_params_const(l->g), mtg_net_param_count(g) * sizeof(float));
         mtg_gan_ema_reset(mtg_sgda_task_gan(s->sgda_state, t)); /* an exported generator is served as it is */
         if (flags & MTG_SRV_IMPORT_STEPS)
             mtg_sgda_set_task_steps(s->sgda_state, t, (uint64_t)l->e->steps);
     } else {
         size_t n = 0;
         float *g = mtg_fed_task_g(s->fed, t, &n);
-        memcpy(g, mtg_mlp_params_const(l->g), n * sizeof(float));
+        memcpy(g, mtg_net_params_const(l->g), n * sizeof(float));
         mtg_fed_task_ema_reset(s->fed, t);
         if (l->d) {
             float *d = mtg_fed_task_d(s->fed, t, &n);
-            memcpy(d, mtg_mlp_params_const(l->d), n * sizeof(float));
+            memcpy(d, mtg_net_params_const(l->d), n * sizeof(float));
         }
         struct mtg_fed_task_info fi;
         mtg_fed_task_info(s->fed, t, &fi);
@@ -468,10 +478,10 @@ int mtg_srv_import(struct mtg_srv *s, const struct mtg_sedna_kb *kb, unsigned fl
     for (size_t i = 0; rc == MTG_OK && i < kb->n; i++) {
         ls[i].e = &kb->tasks[i];
         rc = mtg_srv_generator_load(kb->tasks[i].generator, 1, &ls[i].g, err);
-        if (rc == MTG_OK && mtg_mlp_out_dim(ls[i].g) != s->data_dim)
+        if (rc == MTG_OK && mtg_net_out_dim(ls[i].g) != s->data_dim)
             rc = mtg_err_set(err, MTG_ECONFLICT,
                              "import: task %s: generator gives %d features, the server's data has %d",
-                             kb->tasks[i].id, mtg_mlp_out_dim(ls[i].g), s->data_dim);
+                             kb->tasks[i].id, mtg_net_out_dim(ls[i].g), s->data_dim);
         if (rc == MTG_OK && kb->tasks[i].discriminator && !s->sgda) {
             struct mtg_blob *b = NULL;
             rc = mtg_blob_read_file(kb->tasks[i].discriminator, NULL, &b, err);
@@ -525,8 +535,8 @@ int mtg_srv_import(struct mtg_srv *s, const struct mtg_sedna_kb *kb, unsigned fl
     pthread_cond_broadcast(&s->changed);
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < kb->n; i++) {
-        mtg_mlp_free(ls[i].g);
-        mtg_mlp_free(ls[i].d);
+        mtg_net_free(ls[i].g);
+        mtg_net_free(ls[i].d);
     }
     free(ls);
     if (rc == MTG_OK) {

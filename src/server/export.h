@@ -7,10 +7,10 @@
  *
  *     mtg_srv_export(srv, "/out/train/1", NULL, &err);
  *     // -> /out/train/1/digit-3.generator.blob, digit-3.discriminator.blob, index.json
- *     struct mtg_mlp *g;
+ *     struct mtg_net *g;
  *     mtg_srv_generator_load("/out/train/1/digit-3.generator.blob", 64, &g, &err);
  *     mtg_srv_generator_sample(g, 64, seed, x);   // x [64, 64] in [0,1]
- *     mtg_mlp_free(g);
+ *     mtg_net_free(g);
  *
  * Generator blob = what `mtgan train-local` writes (mtg_model_to_blob,
  * prefix "g": "g.<i>.w" [in, out], "g.<i>.b" [out]) plus, when written
@@ -30,8 +30,8 @@
 
 struct mtg_blob;
 struct mtg_err;
-struct mtg_mlp;
-struct mtg_mlp_spec;
+struct mtg_net;
+struct mtg_net_spec;
 struct mtg_srv;
 struct mtg_sedna_kb;
 
@@ -41,31 +41,37 @@ struct mtg_sedna_kb;
 /* ---- network <-> blob (prefix "g" or "d") ---- */
 
 /* Adds the parameters of m under prefix plus its "spec.<prefix>.*" tensors to b. */
-int mtg_srv_net_to_blob(const struct mtg_mlp *m, const char *prefix, struct mtg_blob *b,
+int mtg_srv_net_to_blob(const struct mtg_net *m, const char *prefix, struct mtg_blob *b,
                         struct mtg_err *err);
 
 /*
  * Recovers the spec of the network stored under prefix ("g" or "d") in b:
- * layers 0.. while "<prefix>.<i>.w" exists, each rank 2 with in == the
- * previous out and a matching bias. MTG_ENOTFOUND / MTG_EFORMAT naming the
- * tensor.
+ * a dense stack of layers 0.. while "<prefix>.<i>.w" exists, each rank 2
+ * with in == the previous out and a matching bias. MTG_ENOTFOUND /
+ * MTG_EFORMAT naming the tensor.
  */
-int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_mlp_spec *out,
+int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_net_spec *out,
                      struct mtg_err *err);
 
-/* mtg_srv_net_spec + mtg_mlp_new(max_batch) + the parameters. Caller frees *out. */
+/*
+ * mtg_srv_net_spec + mtg_net_new(max_batch) + the parameters. max_batch is
+ * raised to MTG_GAN_SAMPLE_GROUP for a net that mixes samples (batch norm),
+ * so mtg_srv_generator_sample can run it. Caller frees *out.
+ */
 int mtg_srv_net_from_blob(const struct mtg_blob *b, const char *prefix, int max_batch,
-                          struct mtg_mlp **out, struct mtg_err *err);
+                          struct mtg_net **out, struct mtg_err *err);
 
-/* Reads a generator blob file (prefix "g"); caller frees *out with mtg_mlp_free. */
-int mtg_srv_generator_load(const char *path, int max_batch, struct mtg_mlp **out,
+/* Reads a generator blob file (prefix "g"); caller frees *out with mtg_net_free. */
+int mtg_srv_generator_load(const char *path, int max_batch, struct mtg_net **out,
                            struct mtg_err *err);
 
 /*
- * Draws n samples from generator g into x [n, out_dim]: z ~ N(0, 1) from
- * seed, forward in chunks of g's max_batch. Deterministic for a seed.
+ * Draws n samples from generator g into x [n, out_dim] with
+ * mtg_gan_generate (core/gan.h: z ~ N(0, 1) from seed, batch norm in
+ * training mode with frozen running statistics): the server's samples for
+ * the same seed. Deterministic for a seed.
  */
-int mtg_srv_generator_sample(struct mtg_mlp *g, int n, uint64_t seed, float *x,
+int mtg_srv_generator_sample(struct mtg_net *g, int n, uint64_t seed, float *x,
                              struct mtg_err *err);
 
 /* ---- the whole server ---- */

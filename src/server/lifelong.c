@@ -52,7 +52,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
         free(x);
         return MTG_EUNAVAIL;
     }
-    memcpy(mtg_mlp_params(mtg_gan_generator(g)), p, np * sizeof(float));
+    memcpy(mtg_net_params(mtg_gan_generator(g)), p, np * sizeof(float));
     mtg_gan_sample(g, x, MEAN_SAMPLES, 99);
     for (int j = 0; j < s->data_dim; j++) {
         double m = 0;

@@ -383,7 +383,7 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     float *x = malloc((size_t)rows * dim * sizeof(float));
     int rc = MTG_ENOMEM;
     if (g && x) {
-        memcpy(mtg_mlp_params(mtg_gan_generator(g)), params, np * sizeof(float));
+        memcpy(mtg_net_params(mtg_gan_generator(g)), params, np * sizeof(float));
         mtg_gan_sample(g, x, rows, (uint64_t)seed);
         rc = MTG_OK;
     }

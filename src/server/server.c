@@ -85,9 +85,9 @@ int srv_task_resident(struct mtg_srv *s, int t, struct mtg_err *err)
 const float *srv_task_g(struct mtg_srv *s, int t, size_t *n, struct mtg_err *err)
 {
     if (s->sgda) {
-        struct mtg_mlp *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
-        *n = mtg_mlp_param_count(g);
-        return mtg_mlp_params(g);
+        struct mtg_net *g = mtg_gan_generator(mtg_sgda_task_gan(s->sgda_state, t));
+        *n = mtg_net_param_count(g);
+        return mtg_net_params(g);
     }
     *n = 0;
     if (mtg_fed_task_resident(s->fed, t, err) != MTG_OK)
@@ -99,9 +99,9 @@ const float *srv_task_g_served(struct mtg_srv *s, int t, size_t *n, struct mtg_e
 {
     if (s->sgda) {
         struct mtg_gan *gan = mtg_sgda_task_gan(s->sgda_state, t);
-        struct mtg_mlp *g = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
-        *n = mtg_mlp_param_count(g);
-        return mtg_mlp_params(g);
+        struct mtg_net *g = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
+        *n = mtg_net_param_count(g);
+        return mtg_net_params(g);
     }
     const float *g = srv_task_g(s, t, n, err);
     const float *ema = g ? mtg_fed_task_g_ema(s->fed, t, n) : NULL;
@@ -419,7 +419,7 @@ static void evaluate(struct mtg_srv *s, int64_t now)
         struct mtg_quality_task r;
         int rc = MTG_ENOMEM;
         if (eg && x) {
-            memcpy(mtg_mlp_params(mtg_gan_generator(eg)), copy, np * sizeof(float));
+            memcpy(mtg_net_params(mtg_gan_generator(eg)), copy, np * sizeof(float));
             mtg_gan_sample(eg, x, EVAL_SAMPLES, 12345);
             rc = mtg_quality_eval_task(s->quality, label, x, EVAL_SAMPLES, &r, &err);
         }

@@ -4,11 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/status.h"
 
-/* Leaves room in a 255-byte tensor name for ".<layer>.w". */
+/* Leaves room in a 255-byte tensor name for ".<layer>.<name>". */
 #define PREFIX_MAX 200
+#define MAX_TENSORS (MTG_NET_MAX_LAYERS * 4)
 
 static int check_prefix(const char *prefix, struct mtg_err *err)
 {
@@ -17,12 +18,18 @@ static int check_prefix(const char *prefix, struct mtg_err *err)
     return MTG_OK;
 }
 
-static void tensor_name(char *buf, size_t cap, const char *prefix, int layer, char kind)
+static void tensor_name(char *buf, size_t cap, const char *prefix, const struct mtg_net_tensor *t)
 {
-    snprintf(buf, cap, "%s.%d.%c", prefix, layer, kind);
+    snprintf(buf, cap, "%s.%d.%s", prefix, t->layer, t->name);
 }
 
-int mtg_model_flat_to_blob(const struct mtg_mlp *shape, const float *flat, const char *prefix,
+static void tensor_dims(const struct mtg_net_tensor *t, uint32_t dims[4])
+{
+    for (int i = 0; i < t->rank; i++)
+        dims[i] = (uint32_t)t->dims[i];
+}
+
+int mtg_model_flat_to_blob(const struct mtg_net *shape, const float *flat, const char *prefix,
                            enum mtg_dtype dtype, bool borrow, struct mtg_blob *b,
                            struct mtg_err *err)
 {
@@ -30,24 +37,18 @@ int mtg_model_flat_to_blob(const struct mtg_mlp *shape, const float *flat, const
     int rc;
 
     if (!shape || !flat || !b)
-        return mtg_err_set(err, MTG_EINVAL, "model: to_blob needs an mlp, parameters and a blob");
+        return mtg_err_set(err, MTG_EINVAL, "model: to_blob needs a net, parameters and a blob");
     if ((rc = check_prefix(prefix, err)) != MTG_OK)
         return rc;
     size_t before = mtg_blob_count(b);
-    int n = mtg_mlp_n_layers(shape);
-    for (int i = 0; i < n; i++) {
-        struct mtg_mlp_layer l;
-        mtg_mlp_get_layer(shape, i, &l);
-        uint32_t wd[2] = {(uint32_t)l.in, (uint32_t)l.out};
-        uint32_t bd[1] = {(uint32_t)l.out};
-        tensor_name(name, sizeof name, prefix, i, 'w');
-        rc = borrow ? mtg_blob_add_ref(b, name, 2, wd, flat + l.w_offset, dtype, err)
-                    : mtg_blob_add(b, name, 2, wd, flat + l.w_offset, dtype, err);
-        if (rc != MTG_OK)
-            goto fail;
-        tensor_name(name, sizeof name, prefix, i, 'b');
-        rc = borrow ? mtg_blob_add_ref(b, name, 1, bd, flat + l.b_offset, dtype, err)
-                    : mtg_blob_add(b, name, 1, bd, flat + l.b_offset, dtype, err);
+    for (int k = 0; k < mtg_net_n_tensors(shape); k++) {
+        struct mtg_net_tensor t;
+        uint32_t dims[4];
+        mtg_net_tensor(shape, k, &t);
+        tensor_dims(&t, dims);
+        tensor_name(name, sizeof name, prefix, &t);
+        rc = borrow ? mtg_blob_add_ref(b, name, t.rank, dims, flat + t.offset, dtype, err)
+                    : mtg_blob_add(b, name, t.rank, dims, flat + t.offset, dtype, err);
         if (rc != MTG_OK)
             goto fail;
     }
@@ -60,101 +61,95 @@ fail:
     return rc;
 }
 
-int mtg_model_to_blob(const struct mtg_mlp *m, const char *prefix, enum mtg_dtype dtype,
+int mtg_model_to_blob(const struct mtg_net *net, const char *prefix, enum mtg_dtype dtype,
                       struct mtg_blob *b, struct mtg_err *err)
 {
-    if (!m)
-        return mtg_err_set(err, MTG_EINVAL, "model: to_blob needs an mlp");
-    return mtg_model_flat_to_blob(m, mtg_mlp_params_const(m), prefix, dtype, false, b, err);
+    if (!net)
+        return mtg_err_set(err, MTG_EINVAL, "model: to_blob needs a net");
+    return mtg_model_flat_to_blob(net, mtg_net_params_const(net), prefix, dtype, false, b, err);
 }
 
-/*
- * Finds the tensor of b named "<prefix>.<layer>.<kind>" and checks that it
- * has exactly the given shape.
- */
-static int expect(const struct mtg_blob *b, const char *prefix, int layer, char kind, int rank,
-                  const uint32_t *dims, const struct mtg_blob_tensor **out, struct mtg_err *err)
+/* Finds the tensor of b named for t and checks that it has exactly t's shape. */
+static int expect(const struct mtg_blob *b, const char *prefix, const struct mtg_net_tensor *t,
+                  const struct mtg_blob_tensor **out, struct mtg_err *err)
 {
     char name[MTG_BLOB_MAX_NAME + 1];
     char got[64], want[64];
-    tensor_name(name, sizeof name, prefix, layer, kind);
-    const struct mtg_blob_tensor *t = mtg_blob_find(b, name);
-    if (!t)
+    tensor_name(name, sizeof name, prefix, t);
+    const struct mtg_blob_tensor *bt = mtg_blob_find(b, name);
+    if (!bt)
         return mtg_err_set(err, MTG_ENOTFOUND, "model: blob has no tensor \"%s\"", name);
-    struct mtg_blob_tensor w = {.rank = rank};
-    memcpy(w.dims, dims, (size_t)rank * sizeof dims[0]);
-    bool same = t->rank == rank;
-    for (int i = 0; same && i < rank; i++)
-        same = t->dims[i] == dims[i];
+    struct mtg_blob_tensor w = {.rank = t->rank};
+    tensor_dims(t, w.dims);
+    bool same = bt->rank == t->rank;
+    for (int i = 0; same && i < t->rank; i++)
+        same = bt->dims[i] == w.dims[i];
     if (!same) {
-        mtg_blob_shape_str(got, sizeof got, t);
+        mtg_blob_shape_str(got, sizeof got, bt);
         mtg_blob_shape_str(want, sizeof want, &w);
         return mtg_err_set(err, MTG_EFORMAT,
                            "model: tensor \"%s\" has shape %s but the model needs %s", name, got,
                            want);
     }
-    *out = t;
+    *out = bt;
     return MTG_OK;
 }
 
-/* Whether name is "<prefix>.<i>.w|b" with 0 <= i < n_layers (exact decimal form). */
-static bool is_expected(const char *name, size_t plen, int n_layers)
-{
-    const char *p = name + plen + 1;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
-        return false;
-    long v = 0;
-    while (*p >= '0' && *p <= '9' && v < 1000)
-        v = 10 * v + (*p++ - '0');
-    return v < n_layers && p[0] == '.' && (p[1] == 'w' || p[1] == 'b') && p[2] == '\0';
-}
-
-int mtg_model_flat_from_blob(const struct mtg_mlp *shape, float *flat, const char *prefix,
+int mtg_model_flat_from_blob(const struct mtg_net *shape, float *flat, const char *prefix,
                              const struct mtg_blob *b, struct mtg_err *err)
 {
-    const struct mtg_blob_tensor *tw[MTG_MLP_MAX_LAYERS], *tb[MTG_MLP_MAX_LAYERS];
-    struct mtg_mlp_layer l;
+    const struct mtg_blob_tensor *found[MAX_TENSORS];
+    struct mtg_net_tensor t;
     int rc;
 
     if (!shape || !flat || !b)
-        return mtg_err_set(err, MTG_EINVAL, "model: from_blob needs an mlp, parameters and a blob");
+        return mtg_err_set(err, MTG_EINVAL, "model: from_blob needs a net, parameters and a blob");
     if ((rc = check_prefix(prefix, err)) != MTG_OK)
         return rc;
-    int n = mtg_mlp_n_layers(shape);
-    if (n < 0 || n > MTG_MLP_MAX_LAYERS)
-        return mtg_err_set(err, MTG_EINVAL, "model: mlp has %d layers", n);
+    int n = mtg_net_n_tensors(shape);
+    if (n < 0 || n > MAX_TENSORS)
+        return mtg_err_set(err, MTG_EINVAL, "model: net has %d tensors", n);
 
     /* Validate everything before touching flat: all or nothing. */
-    for (int i = 0; i < n; i++) {
-        mtg_mlp_get_layer(shape, i, &l);
-        uint32_t wd[2] = {(uint32_t)l.in, (uint32_t)l.out};
-        uint32_t bd[1] = {(uint32_t)l.out};
-        if ((rc = expect(b, prefix, i, 'w', 2, wd, &tw[i], err)) != MTG_OK ||
-            (rc = expect(b, prefix, i, 'b', 1, bd, &tb[i], err)) != MTG_OK)
+    for (int k = 0; k < n; k++) {
+        mtg_net_tensor(shape, k, &t);
+        if ((rc = expect(b, prefix, &t, &found[k], err)) != MTG_OK)
             return rc;
     }
-    /* A tensor for a layer the model lacks means a different architecture. */
-    size_t plen = strlen(prefix);
-    for (size_t k = 0; k < mtg_blob_count(b); k++) {
-        const char *nm = mtg_blob_at(b, k)->name;
-        if (strncmp(nm, prefix, plen) == 0 && nm[plen] == '.' && !is_expected(nm, plen, n))
-            return mtg_err_set(err, MTG_EFORMAT,
-                               "model: unexpected tensor \"%s\" for a %d-layer model \"%s\"", nm,
-                               n, prefix);
+    /*
+     * A "<prefix>." tensor the net lacks means a different architecture. Every
+     * expected name was found above, so the prefix's tensors are exactly the
+     * net's when their count matches (blob names are unique).
+     */
+    size_t plen = strlen(prefix), mine = 0;
+    const char *extra = NULL;
+    for (size_t i = 0; i < mtg_blob_count(b); i++) {
+        const char *nm = mtg_blob_at(b, i)->name;
+        if (strncmp(nm, prefix, plen) != 0 || nm[plen] != '.')
+            continue;
+        mine++;
+        int known = 0;
+        for (int k = 0; k < n && !known; k++)
+            known = mtg_blob_at(b, i) == found[k];
+        if (!known && !extra)
+            extra = nm;
     }
+    if (extra || mine != (size_t)n)
+        return mtg_err_set(err, MTG_EFORMAT,
+                           "model: unexpected tensor \"%s\" for a %d-layer model \"%s\"",
+                           extra ? extra : "?", mtg_net_n_layers(shape), prefix);
 
-    for (int i = 0; i < n; i++) {
-        mtg_mlp_get_layer(shape, i, &l);
-        memcpy(flat + l.w_offset, tw[i]->data, tw[i]->n * sizeof(float));
-        memcpy(flat + l.b_offset, tb[i]->data, tb[i]->n * sizeof(float));
+    for (int k = 0; k < n; k++) {
+        mtg_net_tensor(shape, k, &t);
+        memcpy(flat + t.offset, found[k]->data, found[k]->n * sizeof(float));
     }
     return MTG_OK;
 }
 
-int mtg_model_from_blob(struct mtg_mlp *m, const char *prefix, const struct mtg_blob *b,
+int mtg_model_from_blob(struct mtg_net *net, const char *prefix, const struct mtg_blob *b,
                         struct mtg_err *err)
 {
-    if (!m)
-        return mtg_err_set(err, MTG_EINVAL, "model: from_blob needs an mlp");
-    return mtg_model_flat_from_blob(m, mtg_mlp_params(m), prefix, b, err);
+    if (!net)
+        return mtg_err_set(err, MTG_EINVAL, "model: from_blob needs a net");
+    return mtg_model_flat_from_blob(net, mtg_net_params(net), prefix, b, err);
 }

@@ -329,22 +329,23 @@ Test(config, task_gan_builds_design_default_networks)
     cr_assert_eq(mtg_cfg_task_gan(&t, 64, &got, &err), MTG_OK, "%s", err.msg);
     mtg_gan_cfg_default(&want, 64);
     /* DESIGN §4: G z(32) -> 128 ReLU -> 256 ReLU -> 64 sigmoid. */
-    cr_expect_eq(got.g.in_dim, 32);
+    cr_expect_eq(got.g.in_shape[0], 32);
     cr_expect_eq(got.g.n_layers, 3);
     int gw[] = {128, 256, 64};
     enum mtg_act ga[] = {MTG_ACT_RELU, MTG_ACT_RELU, MTG_ACT_SIGMOID};
     /* D: 64 -> 256 LeakyReLU(0.2) -> 128 LeakyReLU(0.2) -> 1 logit. */
     int dw[] = {256, 128, 1};
     enum mtg_act da[] = {MTG_ACT_LEAKY_RELU, MTG_ACT_LEAKY_RELU, MTG_ACT_NONE};
-    cr_expect_eq(got.d.in_dim, 64);
+    cr_expect_eq(got.d.in_shape[0], 64);
     cr_expect_eq(got.d.n_layers, 3);
     for (int i = 0; i < 3; i++) {
-        cr_expect_eq(got.g.width[i], gw[i]);
-        cr_expect_eq(got.g.act[i], ga[i]);
-        cr_expect_eq(got.d.width[i], dw[i]);
-        cr_expect_eq(got.d.act[i], da[i]);
-        cr_expect_eq(got.g.width[i], want.g.width[i]);
-        cr_expect_eq(got.d.width[i], want.d.width[i]);
+        cr_expect_eq(got.g.layer[i].out, gw[i]);
+        cr_expect_eq(got.g.layer[i].act, ga[i]);
+        cr_expect_eq(got.d.layer[i].out, dw[i]);
+        cr_expect_eq(got.d.layer[i].act, da[i]);
+        cr_expect_eq(got.g.layer[i].out, want.g.layer[i].out);
+        cr_expect_eq(got.d.layer[i].out, want.d.layer[i].out);
+        cr_expect_eq(got.g.layer[i].op, MTG_OP_DENSE);
     }
     cr_expect_float_eq(got.d.leaky_slope, 0.2f, 1e-7);
     cr_expect_float_eq(got.g_opt.lr, 2e-4f, 1e-9);
@@ -361,17 +362,17 @@ Test(config, task_gan_builds_design_default_networks)
                  MTG_OK, "%s", err.msg);
     cr_assert_eq(mtg_cfg_gan(c, "ring", 2, &got, &err), MTG_OK, "%s", err.msg);
     cr_expect_eq(got.g.n_layers, 2);
-    cr_expect_eq(got.g.in_dim, 2);
-    cr_expect_eq(got.g.width[0], 16);
-    cr_expect_eq(got.g.width[1], 2);
-    cr_expect_eq(got.g.act[0], MTG_ACT_TANH);
-    cr_expect_eq(got.g.act[1], MTG_ACT_NONE);
-    cr_expect_eq(got.d.in_dim, 2);
-    cr_expect_eq(got.d.width[got.d.n_layers - 1], 1);
+    cr_expect_eq(got.g.in_shape[0], 2);
+    cr_expect_eq(got.g.layer[0].out, 16);
+    cr_expect_eq(got.g.layer[1].out, 2);
+    cr_expect_eq(got.g.layer[0].act, MTG_ACT_TANH);
+    cr_expect_eq(got.g.layer[1].act, MTG_ACT_NONE);
+    cr_expect_eq(got.d.in_shape[0], 2);
+    cr_expect_eq(got.d.layer[got.d.n_layers - 1].out, 1);
     cr_expect_eq(got.batch, 32);
     /* A task without an entry gets the defaults. */
     cr_assert_eq(mtg_cfg_gan(c, "digit-5", 64, &got, &err), MTG_OK, "%s", err.msg);
-    cr_expect_eq(got.g.width[1], 256);
+    cr_expect_eq(got.g.layer[1].out, 256);
     free(c);
 }
 

@@ -7,7 +7,7 @@
 #include "core/arena.h"
 #include "core/gan.h"
 #include "core/loss.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/optim.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -161,8 +161,8 @@ Test(gan, step_is_deterministic_for_a_seed)
         mtg_gan_step(b, real, &sb);
     }
     cr_assert_eq(sa.d_loss, sb.d_loss);
-    struct mtg_mlp *ga = mtg_gan_generator(a), *gb = mtg_gan_generator(b);
-    cr_assert_eq(memcmp(mtg_mlp_params(ga), mtg_mlp_params(gb), mtg_mlp_param_count(ga) * 4), 0);
+    struct mtg_net *ga = mtg_gan_generator(a), *gb = mtg_gan_generator(b);
+    cr_assert_eq(memcmp(mtg_net_params(ga), mtg_net_params(gb), mtg_net_param_count(ga) * 4), 0);
     cr_assert_eq(mtg_gan_steps(a), 5);
     mtg_gan_free(a);
     mtg_gan_free(b);
@@ -187,9 +187,9 @@ Test(gan, split_roles_equal_full_step)
         mtg_gan_d_feedback(d, real, fake, dfake, NULL);
         mtg_gan_g_apply(g, dfake, 8, 1.0f);
     }
-    struct mtg_mlp *a = mtg_gan_generator(full), *b = mtg_gan_generator(g);
-    for (size_t i = 0; i < mtg_mlp_param_count(a); i++)
-        cr_assert_float_eq(mtg_mlp_params(a)[i], mtg_mlp_params(b)[i], 1e-6, "param %zu", i);
+    struct mtg_net *a = mtg_gan_generator(full), *b = mtg_gan_generator(g);
+    for (size_t i = 0; i < mtg_net_param_count(a); i++)
+        cr_assert_float_eq(mtg_net_params(a)[i], mtg_net_params(b)[i], 1e-6, "param %zu", i);
     mtg_gan_free(full);
     mtg_gan_free(g);
     mtg_gan_free(d);
@@ -200,7 +200,7 @@ Test(gan, validate_rejects_mismatch)
     struct mtg_gan_cfg cfg;
     struct mtg_err err = {0};
     mtg_gan_cfg_default(&cfg, 64);
-    cfg.d.in_dim = 10;
+    cfg.d.in_shape[0] = 10;
     cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err));
     cr_assert(strstr(err.msg, "discriminator input 10"), "%s", err.msg);
 }
@@ -237,14 +237,14 @@ Test(gan, ema_tracks_g_and_samples)
     cfg.recipe.ema = 0.5f;
     struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 4, NULL);
     cr_assert_not_null(mtg_gan_generator_ema(gan));
-    size_t n = mtg_mlp_param_count(mtg_gan_generator(gan));
+    size_t n = mtg_net_param_count(mtg_gan_generator(gan));
     float *w0 = malloc(n * sizeof(float));
-    memcpy(w0, mtg_mlp_params(mtg_gan_generator(gan)), n * sizeof(float));
+    memcpy(w0, mtg_net_params(mtg_gan_generator(gan)), n * sizeof(float));
     float real[64];
     for (int i = 0; i < 64; i++)
         real[i] = (float)(i % 8) / 8.0f;
     mtg_gan_step(gan, real, NULL);
-    const float *w1 = mtg_mlp_params(mtg_gan_generator(gan)), *e = mtg_mlp_params(mtg_gan_generator_ema(gan));
+    const float *w1 = mtg_net_params(mtg_gan_generator(gan)), *e = mtg_net_params(mtg_gan_generator_ema(gan));
     int moved = 0;
     for (size_t i = 0; i < n; i++) {
         cr_assert_float_eq(e[i], 0.5f * w0[i] + 0.5f * w1[i], 1e-6, "param %zu", i);
@@ -257,7 +257,7 @@ Test(gan, ema_tracks_g_and_samples)
     struct mtg_rng rng;
     mtg_rng_seed(&rng, 77);
     mtg_rng_fill_normal(&rng, z, 2 * 32, 0.0f, 1.0f);
-    mtg_mlp_predict(mtg_gan_generator_ema(gan), z, 2, y);
+    mtg_net_predict(mtg_gan_generator_ema(gan), z, 2, y);
     cr_assert_eq(memcmp(x, y, 16 * sizeof(float)), 0);
     free(w0);
     mtg_gan_free(gan);
@@ -273,7 +273,7 @@ Test(gan, pack_scores_repeated_rows)
     struct mtg_err err = {0};
     cr_assert_null(mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err), "d.in_dim 8 must be refused with pack 2");
     cr_assert(strstr(err.msg, "pack 2"), "%s", err.msg);
-    cfg.d.in_dim = 16;
+    cfg.d.in_shape[0] = 16;
     struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 1, &err);
     cr_assert_not_null(gan, "%s", err.msg);
     cr_assert_eq(mtg_gan_data_dim(gan), 8);
@@ -286,7 +286,7 @@ Test(gan, pack_scores_repeated_rows)
     for (int i = 0; i < 8; i++)
         row[i] = two[i] = two[8 + i] = 0.1f * (float)i;
     mtg_gan_d_score(gan, row, 1, &s1);
-    mtg_mlp_predict(mtg_gan_discriminator(gan), two, 1, &s2);
+    mtg_net_predict(mtg_gan_discriminator(gan), two, 1, &s2);
     cr_assert_float_eq(s1, s2, 1e-6);
     mtg_gan_free(gan);
     cfg.batch = 7;
@@ -307,4 +307,90 @@ Test(gan, recipe_is_validated)
     cfg.recipe.real_label = 0.4f;
     cr_assert_neq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK);
     cr_assert(strstr(err.msg, "real_label"), "%s", err.msg);
+}
+
+Test(gan, scale_width_widens_hidden_layers_and_keeps_shapes_chaining)
+{
+    struct mtg_gan_cfg cfg;
+    struct mtg_err err = {0};
+    mtg_gan_cfg_default(&cfg, 64);
+    mtg_gan_cfg_scale_width(&cfg, 4);
+    cr_assert(cfg.g.layer[0].out == 512 && cfg.g.layer[1].out == 1024 && cfg.g.layer[2].out == 64);
+    cr_assert(cfg.d.layer[0].out == 1024 && cfg.d.layer[1].out == 512 && cfg.d.layer[2].out == 1);
+    cr_assert_eq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK, "%s", err.msg);
+
+    /* Conv nets: channels double, the reshape follows the dense layer, the outputs stay. */
+    mtg_net_spec_dcgan28_g(&cfg.g, 16, 8);
+    mtg_net_spec_dcgan28_d(&cfg.d, 8, 4);
+    cr_assert_eq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK, "%s", err.msg);
+    mtg_gan_cfg_scale_width(&cfg, 2);
+    cr_assert_eq(mtg_gan_cfg_validate(&cfg, &err), MTG_OK, "%s", err.msg);
+    struct mtg_net_spec g16, d16;
+    mtg_net_spec_dcgan28_g(&g16, 16, 16);
+    mtg_net_spec_dcgan28_d(&d16, 16, 4);
+    cr_assert(mtg_net_spec_equal(&cfg.g, &g16), "G x2 is the width-16 preset");
+    cr_assert(mtg_net_spec_equal(&cfg.d, &d16), "D x2 is the width-16 preset");
+}
+
+/* A DCGAN pair small enough for a unit test: G z(8) -> 4*7*7 -> ... -> 1x28x28, D with minibatch stddev. */
+static void small_dcgan(struct mtg_gan_cfg *cfg, int g_max_batch)
+{
+    mtg_gan_cfg_default(cfg, 784);
+    mtg_net_spec_dcgan28_g(&cfg->g, 8, 2);
+    mtg_net_spec_dcgan28_d(&cfg->d, 2, 4);
+    cfg->batch = 8;
+    cfg->g_max_batch = g_max_batch;
+}
+
+Test(gan, batchnorm_generator_samples_in_fixed_groups_without_changing_the_model)
+{
+    struct mtg_gan_cfg cfg;
+    struct mtg_err err = {0};
+    small_dcgan(&cfg, 8);
+    struct mtg_gan *gan = mtg_gan_new(&cfg, MTG_GAN_FULL, 3, &err);
+    cr_assert_not_null(gan, "%s", err.msg);
+    float *real = malloc(8 * 784 * sizeof(float));
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 1);
+    mtg_rng_fill_uniform(&rng, real, 8 * 784, 0.0f, 1.0f);
+    for (int i = 0; i < 3; i++)
+        mtg_gan_step(gan, real, NULL);
+
+    /* Sampling leaves every parameter (running statistics included) and the mode as they were. */
+    struct mtg_net *ge = mtg_gan_generator_ema(gan);
+    size_t np = mtg_net_param_count(ge);
+    float *before = malloc(np * sizeof(float));
+    memcpy(before, mtg_net_params(ge), np * sizeof(float));
+    float *many = malloc(70 * 784 * sizeof(float)), one[784];
+    mtg_gan_sample(gan, many, 70, 42);
+    cr_assert_eq(memcmp(before, mtg_net_params(ge), np * sizeof(float)), 0);
+    cr_assert_eq(mtg_net_train(ge), 1);
+    cr_assert_eq(mtg_net_stats_frozen(ge), 0);
+
+    /* Sample 0 of a seed does not depend on how many were asked for, nor is it normalised alone. */
+    mtg_gan_sample(gan, one, 1, 42);
+    cr_assert_eq(memcmp(one, many, sizeof one), 0);
+    float spread = 0.0f;
+    for (int i = 1; i < 784; i++)
+        spread = fmaxf(spread, fabsf(one[i] - one[0]));
+    cr_assert_gt(spread, 1e-3f, "one sample from a batch of one would be all beta");
+
+    /* A private generator with the same parameters and a smaller g_max_batch draws the same samples. */
+    struct mtg_gan_cfg pc = cfg;
+    pc.g_max_batch = pc.batch = 4;
+    pc.recipe.ema = 0.0f;
+    struct mtg_gan *p = mtg_gan_new(&pc, MTG_GAN_G, 0, &err);
+    cr_assert_not_null(p, "%s", err.msg);
+    memcpy(mtg_net_params(mtg_gan_generator(p)), mtg_net_params(ge), np * sizeof(float));
+    float *again = malloc(70 * 784 * sizeof(float));
+    mtg_gan_sample(p, again, 70, 42);
+    cr_assert_eq(memcmp(again, many, 70 * 784 * sizeof(float)), 0);
+    for (int i = 0; i < 70 * 784; i++)
+        cr_assert(many[i] >= -1.0f && many[i] <= 1.0f, "tanh output");
+    mtg_gan_free(p);
+    mtg_gan_free(gan);
+    free(real);
+    free(before);
+    free(many);
+    free(again);
 }

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "sedna/sedna.h"
@@ -87,16 +87,21 @@ Test(export, generator_spec_survives_the_blob)
                               .act = {MTG_ACT_TANH, MTG_ACT_LEAKY_RELU, MTG_ACT_NONE},
                               .leaky_slope = 0.1f};
     struct mtg_err err = {0};
-    struct mtg_mlp *m = mtg_mlp_new(&sp, 4, &err);
+    struct mtg_net_spec ns;
+    cr_assert_eq(mtg_net_spec_from_mlp(&sp, &ns), MTG_OK);
+    struct mtg_net *m = mtg_net_new(&ns, 4, &err);
     cr_assert_not_null(m);
     struct mtg_rng rng;
     mtg_rng_seed(&rng, 7);
-    mtg_mlp_init_params(m, &rng);
+    mtg_net_init_params(m, &rng);
     struct mtg_blob *b = mtg_blob_new(&err);
     cr_assert_eq(mtg_srv_net_to_blob(m, "g", b, &err), MTG_OK, "%s", err.msg);
-    struct mtg_mlp *back = NULL;
+    struct mtg_net *back = NULL;
     cr_assert_eq(mtg_srv_net_from_blob(b, "g", 4, &back, &err), MTG_OK, "%s", err.msg);
-    const struct mtg_mlp_spec *bs = mtg_mlp_get_spec(back);
+    cr_expect(mtg_net_spec_equal(mtg_net_get_spec(back), &ns));
+    struct mtg_mlp_spec bm;
+    cr_assert_eq(mtg_net_spec_to_mlp(mtg_net_get_spec(back), &bm), MTG_OK);
+    const struct mtg_mlp_spec *bs = &bm;
     cr_expect_eq(bs->in_dim, 5);
     cr_expect_eq(bs->n_layers, 3);
     for (int i = 0; i < 3; i++) {
@@ -104,17 +109,19 @@ Test(export, generator_spec_survives_the_blob)
         cr_expect_eq(bs->act[i], sp.act[i]);
     }
     cr_expect_float_eq(bs->leaky_slope, 0.1f, 1e-7f);
-    cr_expect_eq(memcmp(mtg_mlp_params_const(m), mtg_mlp_params_const(back),
-                        mtg_mlp_param_count(m) * sizeof(float)), 0);
+    cr_expect_eq(memcmp(mtg_net_params_const(m), mtg_net_params_const(back),
+                        mtg_net_param_count(m) * sizeof(float)), 0);
 
     /* Without the spec tensors (train-local's blobs): DESIGN §4 activations. */
     mtg_blob_truncate(b, 6);
-    struct mtg_mlp_spec d;
+    struct mtg_net_spec d;
     cr_assert_eq(mtg_srv_net_spec(b, "g", &d, &err), MTG_OK, "%s", err.msg);
-    cr_expect_eq(d.act[0], MTG_ACT_RELU);
-    cr_expect_eq(d.act[2], MTG_ACT_SIGMOID);
+    cr_expect_eq(d.n_layers, 3);
+    cr_expect_eq(d.layer[0].act, MTG_ACT_RELU);
+    cr_expect_eq(d.layer[2].act, MTG_ACT_SIGMOID);
+    cr_expect_eq(d.layer[1].out, 9);
     cr_expect_eq(mtg_srv_net_spec(b, "d", &d, &err), MTG_ENOTFOUND);
     mtg_blob_free(b);
-    mtg_mlp_free(m);
-    mtg_mlp_free(back);
+    mtg_net_free(m);
+    mtg_net_free(back);
 }

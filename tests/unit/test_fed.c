@@ -11,10 +11,10 @@ static struct mtg_gan_cfg small_cfg(void)
 {
     struct mtg_gan_cfg c;
     mtg_gan_cfg_default(&c, 4);
-    c.g.width[0] = 8;
-    c.g.width[1] = 8;
-    c.d.width[0] = 8;
-    c.d.width[1] = 8;
+    c.g.layer[0].out = 8;
+    c.g.layer[1].out = 8;
+    c.d.layer[0].out = 8;
+    c.d.layer[1].out = 8;
     c.batch = 4;
     return c;
 }

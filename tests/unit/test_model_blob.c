@@ -1,30 +1,33 @@
-/* Tests for src/wire/model.h: MLP parameters <-> blob tensors. */
+/* Tests for src/wire/model.h: network parameters <-> blob tensors. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "wire/blob.h"
 #include "wire/model.h"
 
-static struct mtg_mlp *make_mlp(int in, int h, int out, uint64_t seed)
+static struct mtg_net *make_mlp(int in, int h, int out, uint64_t seed)
 {
     struct mtg_err err = {0};
     struct mtg_mlp_spec s = {.in_dim = in, .n_layers = 2, .width = {h, out},
                              .act = {MTG_ACT_RELU, MTG_ACT_NONE}, .leaky_slope = 0.2f};
-    struct mtg_mlp *m = mtg_mlp_new(&s, 4, &err);
+    struct mtg_net_spec ns;
+    cr_assert_eq(mtg_net_spec_from_mlp(&s, &ns), MTG_OK);
+    struct mtg_net *m = mtg_net_new(&ns, 4, &err);
     cr_assert_not_null(m, "%s", err.msg);
     struct mtg_rng rng;
     mtg_rng_seed(&rng, seed);
-    mtg_mlp_init_params(m, &rng);
+    mtg_net_init_params(m, &rng);
     /* Non-zero biases so that b tensors are checked too. */
-    for (int i = 0; i < 2; i++) {
-        struct mtg_mlp_layer l;
-        mtg_mlp_get_layer(m, i, &l);
-        for (int k = 0; k < l.out; k++)
-            l.b[k] = (float)(seed % 7) + 0.5f * (float)k;
+    for (int k = 0; k < mtg_net_n_tensors(m); k++) {
+        struct mtg_net_tensor t;
+        mtg_net_tensor(m, k, &t);
+        if (!strcmp(t.name, "b"))
+            for (size_t i = 0; i < t.count; i++)
+                mtg_net_params(m)[t.offset + i] = (float)(seed % 7) + 0.5f * (float)i;
     }
     return m;
 }
@@ -32,7 +35,7 @@ static struct mtg_mlp *make_mlp(int in, int h, int out, uint64_t seed)
 Test(model_blob, round_trip_through_encoding)
 {
     struct mtg_err err = {0};
-    struct mtg_mlp *a = make_mlp(5, 7, 3, 1), *c = make_mlp(5, 7, 3, 2);
+    struct mtg_net *a = make_mlp(5, 7, 3, 1), *c = make_mlp(5, 7, 3, 2);
     struct mtg_blob *b = mtg_blob_new(&err), *d = NULL;
     cr_assert_eq(mtg_model_to_blob(a, "g", MTG_DTYPE_F32, b, &err), MTG_OK, "%s", err.msg);
     cr_assert_eq(mtg_blob_count(b), 4);
@@ -47,23 +50,23 @@ Test(model_blob, round_trip_through_encoding)
     cr_assert_eq(mtg_blob_encode(b, MTG_BLOB_ZLIB, &buf, &len, &err), MTG_OK);
     cr_assert_eq(mtg_blob_decode(buf, len, NULL, &d, &err), MTG_OK, "%s", err.msg);
     cr_assert_eq(mtg_model_from_blob(c, "g", d, &err), MTG_OK, "%s", err.msg);
-    cr_assert_eq(memcmp(mtg_mlp_params_const(a), mtg_mlp_params_const(c),
-                        mtg_mlp_param_count(a) * sizeof(float)), 0);
+    cr_assert_eq(memcmp(mtg_net_params_const(a), mtg_net_params_const(c),
+                        mtg_net_param_count(a) * sizeof(float)), 0);
     free(buf);
     mtg_blob_free(b);
     mtg_blob_free(d);
-    mtg_mlp_free(a);
-    mtg_mlp_free(c);
+    mtg_net_free(a);
+    mtg_net_free(c);
 }
 
 Test(model_blob, two_models_in_one_blob_and_flat_delta)
 {
     struct mtg_err err = {0};
-    struct mtg_mlp *g = make_mlp(4, 6, 8, 3), *dm = make_mlp(8, 6, 1, 4);
+    struct mtg_net *g = make_mlp(4, 6, 8, 3), *dm = make_mlp(8, 6, 1, 4);
     struct mtg_blob *b = mtg_blob_new(&err);
     cr_assert_eq(mtg_model_to_blob(g, "g", MTG_DTYPE_F32, b, &err), MTG_OK);
     cr_assert_eq(mtg_model_to_blob(dm, "d", MTG_DTYPE_F32, b, &err), MTG_OK);
-    size_t np = mtg_mlp_param_count(g);
+    size_t np = mtg_net_param_count(g);
     float *delta = malloc(np * sizeof *delta), *back = calloc(np, sizeof *back);
     for (size_t i = 0; i < np; i++)
         delta[i] = (float)i * 0.25f - 3.0f; /* exact in f16 */
@@ -84,33 +87,33 @@ Test(model_blob, two_models_in_one_blob_and_flat_delta)
     free(back);
     mtg_blob_free(b);
     mtg_blob_free(d);
-    mtg_mlp_free(g);
-    mtg_mlp_free(dm);
+    mtg_net_free(g);
+    mtg_net_free(dm);
 }
 
 Test(model_blob, shape_mismatch_is_all_or_nothing)
 {
     struct mtg_err err = {0};
-    struct mtg_mlp *a = make_mlp(5, 7, 3, 1), *other = make_mlp(5, 7, 4, 2);
+    struct mtg_net *a = make_mlp(5, 7, 3, 1), *other = make_mlp(5, 7, 4, 2);
     struct mtg_blob *b = mtg_blob_new(&err);
     cr_assert_eq(mtg_model_to_blob(a, "g", MTG_DTYPE_F32, b, &err), MTG_OK);
-    size_t np = mtg_mlp_param_count(other);
+    size_t np = mtg_net_param_count(other);
     float *before = malloc(np * sizeof(float));
-    memcpy(before, mtg_mlp_params_const(other), np * sizeof(float));
+    memcpy(before, mtg_net_params_const(other), np * sizeof(float));
     cr_assert_eq(mtg_model_from_blob(other, "g", b, &err), MTG_EFORMAT);
     cr_assert(strstr(err.msg, "\"g.1.w\" has shape [7,3] but the model needs [7,4]"), "%s", err.msg);
-    cr_assert_eq(memcmp(before, mtg_mlp_params_const(other), np * sizeof(float)), 0,
+    cr_assert_eq(memcmp(before, mtg_net_params_const(other), np * sizeof(float)), 0,
                  "layer 0 matched but must not have been copied");
     free(before);
     mtg_blob_free(b);
-    mtg_mlp_free(a);
-    mtg_mlp_free(other);
+    mtg_net_free(a);
+    mtg_net_free(other);
 }
 
 Test(model_blob, missing_and_unexpected_tensors)
 {
     struct mtg_err err = {0};
-    struct mtg_mlp *a = make_mlp(5, 7, 3, 1);
+    struct mtg_net *a = make_mlp(5, 7, 3, 1);
     struct mtg_blob *b = mtg_blob_new(&err);
     cr_assert_eq(mtg_model_from_blob(a, "g", b, &err), MTG_ENOTFOUND);
     cr_assert(strstr(err.msg, "no tensor \"g.0.w\""), "%s", err.msg);
@@ -121,13 +124,13 @@ Test(model_blob, missing_and_unexpected_tensors)
     cr_assert_eq(mtg_model_from_blob(a, "g", b, &err), MTG_EFORMAT);
     cr_assert(strstr(err.msg, "unexpected tensor \"g.2.b\" for a 2-layer model"), "%s", err.msg);
     mtg_blob_free(b);
-    mtg_mlp_free(a);
+    mtg_net_free(a);
 }
 
 Test(model_blob, to_blob_failure_leaves_blob_unchanged)
 {
     struct mtg_err err = {0};
-    struct mtg_mlp *a = make_mlp(5, 7, 3, 1);
+    struct mtg_net *a = make_mlp(5, 7, 3, 1);
     struct mtg_blob *b = mtg_blob_new(&err);
     float x[3] = {0};
     uint32_t d1[1] = {3};
@@ -137,5 +140,62 @@ Test(model_blob, to_blob_failure_leaves_blob_unchanged)
     cr_assert_eq(mtg_blob_count(b), 1, "partial adds rolled back");
     cr_assert_eq(mtg_model_to_blob(a, "", MTG_DTYPE_F32, b, &err), MTG_EINVAL);
     mtg_blob_free(b);
-    mtg_mlp_free(a);
+    mtg_net_free(a);
+}
+
+Test(model_blob, conv_and_batchnorm_tensors_by_layer_and_name)
+{
+    struct mtg_err err = {0};
+    struct mtg_net_spec s;
+    mtg_net_spec_dcgan28_g(&s, 8, 4); /* dense, reshape, BN, convT, BN, convT */
+    struct mtg_net *a = mtg_net_new(&s, 2, &err), *c = mtg_net_new(&s, 2, &err);
+    cr_assert(a && c, "%s", err.msg);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 5);
+    mtg_net_init_dcgan(a, &rng);
+    for (size_t i = 0; i < mtg_net_param_count(a); i++)
+        mtg_net_params(a)[i] += 0.001f * (float)i; /* running statistics too */
+    struct mtg_blob *b = mtg_blob_new(&err);
+    cr_assert_eq(mtg_model_to_blob(a, "g", MTG_DTYPE_F32, b, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(mtg_blob_count(b), (size_t)mtg_net_n_tensors(a));
+    static const char *const names[] = {"g.0.w", "g.0.b", "g.2.gamma", "g.2.beta", "g.2.rmean", "g.2.rvar",
+                                        "g.3.w", "g.3.b", "g.4.gamma", "g.4.beta", "g.4.rmean", "g.4.rvar",
+                                        "g.5.w", "g.5.b"};
+    cr_assert_eq(mtg_blob_count(b), sizeof names / sizeof names[0]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_assert_str_eq(mtg_blob_at(b, i)->name, names[i]);
+    const struct mtg_blob_tensor *w = mtg_blob_find(b, "g.3.w"); /* convT [in_c, out_c, k, k] */
+    cr_assert(w->rank == 4 && w->dims[0] == 8 && w->dims[1] == 4 && w->dims[2] == 4 && w->dims[3] == 4);
+    cr_assert_eq(mtg_blob_find(b, "g.2.rvar")->dims[0], 8);
+    cr_assert_eq(mtg_model_from_blob(c, "g", b, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(memcmp(mtg_net_params(a), mtg_net_params(c), mtg_net_param_count(a) * sizeof(float)), 0);
+
+    /* The same layers with another kernel are another architecture. */
+    struct mtg_net_spec other = s;
+    other.layer[3].kernel = 2, other.layer[3].pad = 0;
+    struct mtg_net *o = mtg_net_new(&other, 2, &err);
+    cr_assert_not_null(o, "%s", err.msg);
+    cr_assert_eq(mtg_model_from_blob(o, "g", b, &err), MTG_EFORMAT);
+    cr_assert(strstr(err.msg, "\"g.3.w\" has shape [8,4,4,4] but the model needs [8,4,2,2]"), "%s", err.msg);
+    mtg_net_free(o);
+
+    /* A missing BN statistic is named. */
+    struct mtg_blob *part = mtg_blob_new(&err);
+    for (size_t i = 0; i < mtg_blob_count(b); i++) {
+        const struct mtg_blob_tensor *t = mtg_blob_at(b, i);
+        if (strcmp(t->name, "g.4.rmean") != 0)
+            mtg_blob_add_ref(part, t->name, t->rank, t->dims, t->data, MTG_DTYPE_F32, &err);
+    }
+    cr_assert_eq(mtg_model_from_blob(c, "g", part, &err), MTG_ENOTFOUND);
+    cr_assert(strstr(err.msg, "no tensor \"g.4.rmean\""), "%s", err.msg);
+    /* And a stray one too. */
+    float v[8] = {0};
+    uint32_t d8[1] = {8};
+    cr_assert_eq(mtg_blob_add(b, "g.1.gamma", 1, d8, v, MTG_DTYPE_F32, &err), MTG_OK);
+    cr_assert_eq(mtg_model_from_blob(c, "g", b, &err), MTG_EFORMAT);
+    cr_assert(strstr(err.msg, "unexpected tensor \"g.1.gamma\""), "%s", err.msg);
+    mtg_blob_free(part);
+    mtg_blob_free(b);
+    mtg_net_free(a);
+    mtg_net_free(c);
 }

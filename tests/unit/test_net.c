@@ -1,16 +1,17 @@
 /*
  * core/net: finite-difference gradient checks for every op (input gradient
  * and every trainable parameter), forward values against direct reference
- * loops, spec validation messages, the mlp conversion and comparison,
+ * loops, spec validation messages, dense stacks against the arithmetic of
+ * the mlp type they replaced, spec conversion and comparison,
  * batch-norm modes and running statistics, clone.
  */
+#include <cblas.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/net.h"
-#include "core/nn.h"
 #include "core/rng.h"
 #include "core/status.h"
 
@@ -572,9 +573,102 @@ Test(net, tensors_describe_the_flat_array)
     mtg_net_free(n);
 }
 
-/* ---- the mlp migration ---- */
+/* ---- dense stacks (the digits' networks) ---- */
 
-Test(net, from_mlp_matches_mlp_exactly)
+/*
+ * The arithmetic of the mtg_mlp type that struct mtg_net replaced, call for
+ * call: bias-seeded rows plus one sgemm with beta = 1 forward; backward
+ * through the activation output, dW = x^T dz, db = column sums, dx = dz W^T.
+ * The net must match it bit for bit, so the digits' models train and load
+ * exactly as before the migration.
+ */
+struct ref_mlp {
+    const struct mtg_mlp_spec *s;
+    const float *p;
+    float act[4][9 * 8];
+};
+
+static int ref_in(const struct mtg_mlp_spec *s, int i) { return i == 0 ? s->in_dim : s->width[i - 1]; }
+
+static void ref_act(enum mtg_act a, float *v, size_t n, float slope)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (a) {
+        case MTG_ACT_NONE:
+            break;
+        case MTG_ACT_RELU:
+            v[i] = v[i] > 0.0f ? v[i] : 0.0f;
+            break;
+        case MTG_ACT_LEAKY_RELU:
+            v[i] = v[i] > 0.0f ? v[i] : slope * v[i];
+            break;
+        case MTG_ACT_SIGMOID:
+            v[i] = 1.0f / (1.0f + expf(-v[i]));
+            break;
+        case MTG_ACT_TANH:
+            v[i] = tanhf(v[i]);
+            break;
+        }
+    }
+}
+
+static float ref_dact(enum mtg_act act, float a, float dy, float slope)
+{
+    switch (act) {
+    case MTG_ACT_RELU:
+        return a > 0.0f ? dy : 0.0f;
+    case MTG_ACT_LEAKY_RELU:
+        return a > 0.0f ? dy : slope * dy;
+    case MTG_ACT_SIGMOID:
+        return dy * a * (1.0f - a);
+    case MTG_ACT_TANH:
+        return dy * (1.0f - a * a);
+    default:
+        return dy;
+    }
+}
+
+static void ref_forward(struct ref_mlp *m, const float *x, int batch)
+{
+    const float *in = x, *p = m->p;
+    for (int i = 0; i < m->s->n_layers; i++) {
+        int k = ref_in(m->s, i), n = m->s->width[i];
+        const float *w = p, *b = p + (size_t)k * n;
+        for (int r = 0; r < batch; r++)
+            memcpy(m->act[i] + (size_t)r * n, b, (size_t)n * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, n, k, 1.0f, in, k, w, n, 1.0f, m->act[i], n);
+        ref_act(m->s->act[i], m->act[i], (size_t)batch * n, m->s->leaky_slope);
+        in = m->act[i];
+        p += (size_t)k * n + n;
+    }
+}
+
+/* Accumulates parameter gradients into grads and writes dL/dx into dx. */
+static void ref_backward(struct ref_mlp *m, const float *x, const float *dy, int batch, float *grads, float *dx)
+{
+    size_t off[4], o = 0;
+    for (int i = 0; i < m->s->n_layers; i++) {
+        off[i] = o;
+        o += (size_t)ref_in(m->s, i) * m->s->width[i] + m->s->width[i];
+    }
+    float cur[9 * 8], dz[9 * 8];
+    memcpy(cur, dy, (size_t)batch * m->s->width[m->s->n_layers - 1] * sizeof(float));
+    for (int i = m->s->n_layers - 1; i >= 0; i--) {
+        int k = ref_in(m->s, i), n = m->s->width[i];
+        for (int j = 0; j < batch * n; j++)
+            dz[j] = ref_dact(m->s->act[i], m->act[i][j], cur[j], m->s->leaky_slope);
+        const float *in = i == 0 ? x : m->act[i - 1];
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, batch, 1.0f, in, k, dz, n, 1.0f, grads + off[i], n);
+        float *db = grads + off[i] + (size_t)k * n;
+        for (int r = 0; r < batch; r++)
+            for (int j = 0; j < n; j++)
+                db[j] += dz[(size_t)r * n + j];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, k, n, 1.0f, dz, n, m->p + off[i], n, 0.0f,
+                    i == 0 ? dx : cur, k);
+    }
+}
+
+Test(net, from_mlp_matches_the_mlp_arithmetic_exactly)
 {
     struct mtg_mlp_spec ms = {.in_dim = 5, .n_layers = 4, .width = {7, 6, 4, 3},
                               .act = {MTG_ACT_LEAKY_RELU, MTG_ACT_RELU, MTG_ACT_TANH, MTG_ACT_SIGMOID},
@@ -582,60 +676,110 @@ Test(net, from_mlp_matches_mlp_exactly)
     struct mtg_net_spec ns;
     cr_assert_eq(mtg_net_spec_from_mlp(&ms, &ns), MTG_OK);
     struct mtg_err err = {0};
-    struct mtg_mlp *m = mtg_mlp_new(&ms, 9, &err);
     struct mtg_net *n = mtg_net_new(&ns, 9, &err);
-    cr_assert(m && n, "%s", err.msg);
-    cr_assert_eq(mtg_net_param_count(n), mtg_mlp_param_count(m));
+    cr_assert(n, "%s", err.msg);
+    size_t np = 0;
+    for (int i = 0; i < ms.n_layers; i++)
+        np += (size_t)ref_in(&ms, i) * ms.width[i] + ms.width[i];
+    cr_assert_eq(mtg_net_param_count(n), np);
+
+    /* Init: per layer, U(+-1/sqrt(in)) for W then for b, from one stream. */
     struct mtg_rng r1, r2;
     mtg_rng_seed(&r1, 3);
     mtg_rng_seed(&r2, 3);
-    mtg_mlp_init_params(m, &r1);
     mtg_net_init_params(n, &r2);
-    cr_assert_eq(memcmp(mtg_mlp_params(m), mtg_net_params(n), mtg_mlp_param_count(m) * sizeof(float)), 0,
-                 "same seed, same initial parameters");
-    for (int i = 0; i < mtg_mlp_n_layers(m); i++) {
-        struct mtg_mlp_layer l;
+    float want[200];
+    size_t o = 0;
+    for (int i = 0; i < ms.n_layers; i++) {
+        int k = ref_in(&ms, i), w = ms.width[i];
+        float bound = 1.0f / sqrtf((float)k);
+        mtg_rng_fill_uniform(&r1, want + o, (size_t)k * w, -bound, bound);
+        mtg_rng_fill_uniform(&r1, want + o + (size_t)k * w, (size_t)w, -bound, bound);
         struct mtg_net_tensor tw, tb;
-        mtg_mlp_get_layer(m, i, &l);
         mtg_net_tensor(n, 2 * i, &tw);
         mtg_net_tensor(n, 2 * i + 1, &tb);
-        cr_assert(tw.offset == l.w_offset && tb.offset == l.b_offset && tw.dims[0] == l.in && tw.dims[1] == l.out);
-        cr_assert(!strcmp(tw.name, "w") && !strcmp(tb.name, "b") && tw.layer == i);
+        cr_assert(tw.offset == o && tb.offset == o + (size_t)k * w && tw.dims[0] == k && tw.dims[1] == w);
+        cr_assert(!strcmp(tw.name, "w") && !strcmp(tb.name, "b") && tw.layer == i && tb.layer == i);
+        o += (size_t)k * w + w;
     }
-    float x[9 * 5], dy[9 * 3];
+    cr_assert_eq(memcmp(want, mtg_net_params(n), np * sizeof(float)), 0, "same seed, same initial parameters");
+
+    struct ref_mlp ref = {.s = &ms, .p = mtg_net_params(n)};
+    float x[9 * 5], dy[9 * 3], rgrads[200], rdx[9 * 5];
     mtg_rng_fill_normal(&r1, x, 45, 0.0f, 1.0f);
     mtg_rng_fill_normal(&r1, dy, 27, 0.0f, 1.0f);
     for (int batch = 9; batch >= 1; batch -= 4) {
-        const float *ym = mtg_mlp_forward(m, x, batch);
         const float *yn = mtg_net_forward(n, x, batch);
-        cr_assert_eq(memcmp(ym, yn, (size_t)batch * 3 * sizeof(float)), 0, "outputs differ at batch %d", batch);
+        ref_forward(&ref, x, batch);
+        cr_assert_eq(memcmp(ref.act[3], yn, (size_t)batch * 3 * sizeof(float)), 0, "outputs differ at batch %d",
+                     batch);
         for (int l = 0; l < 4; l++)
-            cr_assert_eq(memcmp(mtg_mlp_activation(m, l), mtg_net_activation(n, l),
-                                (size_t)batch * (size_t)ms.width[l] * sizeof(float)), 0);
-        mtg_mlp_zero_grad(m);
+            cr_assert_eq(memcmp(ref.act[l], mtg_net_activation(n, l), (size_t)batch * (size_t)ms.width[l] * sizeof(float)),
+                         0);
         mtg_net_zero_grad(n);
-        const float *dm = mtg_mlp_backward(m, dy, batch, MTG_MLP_PARAM_GRAD | MTG_MLP_INPUT_GRAD);
+        memset(rgrads, 0, sizeof rgrads);
         const float *dn = mtg_net_backward(n, dy, batch, MTG_NET_PARAM_GRAD | MTG_NET_INPUT_GRAD);
-        cr_assert_eq(memcmp(dm, dn, (size_t)batch * 5 * sizeof(float)), 0, "dx differs at batch %d", batch);
-        cr_assert_eq(memcmp(mtg_mlp_grads(m), mtg_net_grads(n), mtg_mlp_param_count(m) * sizeof(float)), 0,
+        ref_backward(&ref, x, dy, batch, rgrads, rdx);
+        cr_assert_eq(memcmp(rdx, dn, (size_t)batch * 5 * sizeof(float)), 0, "dx differs at batch %d", batch);
+        cr_assert_eq(memcmp(rgrads, mtg_net_grads(n), np * sizeof(float)), 0,
                      "parameter gradients differ at batch %d", batch);
         cr_assert_null(mtg_net_backward(n, dy, batch, MTG_NET_PARAM_GRAD));
     }
-    float pm[9 * 3], pn[9 * 3];
-    struct mtg_mlp *m2 = mtg_mlp_new(&ms, 4, NULL);
+    /* Predict in chunks of max_batch = the same rows one by one. */
+    float pn[9 * 3];
     struct mtg_net *n2 = mtg_net_new(&ns, 4, NULL);
-    memcpy(mtg_mlp_params(m2), mtg_mlp_params(m), mtg_mlp_param_count(m) * sizeof(float));
-    memcpy(mtg_net_params(n2), mtg_net_params(n), mtg_net_param_count(n) * sizeof(float));
-    mtg_mlp_predict(m2, x, 9, pm);
+    memcpy(mtg_net_params(n2), mtg_net_params(n), np * sizeof(float));
     mtg_net_predict(n2, x, 9, pn);
-    cr_assert_eq(memcmp(pm, pn, sizeof pm), 0);
-    mtg_mlp_free(m);
-    mtg_mlp_free(m2);
+    ref_forward(&ref, x, 9);
+    cr_assert_eq(memcmp(pn, ref.act[3], sizeof pn), 0);
     mtg_net_free(n);
     mtg_net_free(n2);
 
     ms.n_layers = 0;
     cr_assert_eq(mtg_net_spec_from_mlp(&ms, &ns), MTG_EINVAL);
+}
+
+Test(net, dense_forward_matches_hand_values)
+{
+    struct mtg_mlp_spec ms = {.in_dim = 2, .n_layers = 1, .width = {2}, .act = {MTG_ACT_RELU}};
+    struct mtg_net_spec ns;
+    mtg_net_spec_from_mlp(&ms, &ns);
+    struct mtg_net *n = mtg_net_new(&ns, 1, NULL);
+    cr_assert_not_null(n);
+    /* W = [[1, -2], [3, 4]] (in x out), b = [0.5, -100] */
+    const float p[] = {1, -2, 3, 4, 0.5f, -100};
+    memcpy(mtg_net_params(n), p, sizeof p);
+    const float x[] = {1, 1};
+    const float *y = mtg_net_forward(n, x, 1);
+    cr_assert_float_eq(y[0], 4.5f, 1e-6);
+    cr_assert_float_eq(y[1], 0.0f, 1e-6);
+    mtg_net_free(n);
+}
+
+Test(net, gradcheck_dense_every_fused_act)
+{
+    for (int a = 0; a <= MTG_ACT_LAST; a++) {
+        struct mtg_mlp_spec ms = {.in_dim = 5, .n_layers = 3, .width = {7, 6, 3},
+                                  .act = {(enum mtg_act)a, (enum mtg_act)a, (enum mtg_act)a}};
+        struct mtg_net_spec ns;
+        mtg_net_spec_from_mlp(&ms, &ns);
+        /* Scaled up so ReLU-family inputs sit away from the kink, where a few entries may still straddle it. */
+        struct gc_opts o = {.batch = 4, .train = 1, .param_scale = 1.5f, .max_bad = 0.02};
+        gradcheck(&ns, o, mtg_act_name((enum mtg_act)a));
+    }
+}
+
+Test(net, act_names_round_trip)
+{
+    for (int a = 0; a <= MTG_ACT_LAST; a++) {
+        enum mtg_act back;
+        cr_assert_eq(mtg_act_parse(mtg_act_name((enum mtg_act)a), &back), MTG_OK);
+        cr_assert_eq((int)back, a);
+    }
+    enum mtg_act x;
+    cr_assert_eq(mtg_act_parse("gelu", &x), MTG_EINVAL);
+    cr_assert_eq(mtg_act_parse(NULL, &x), MTG_EINVAL);
+    cr_assert_str_eq(mtg_act_name((enum mtg_act)99), "unknown");
 }
 
 Test(net, to_mlp_equal_and_mixes_batch)
@@ -663,6 +807,11 @@ Test(net, to_mlp_equal_and_mixes_batch)
     other = ns;
     other.leaky_slope = 0.1f;
     cr_assert_not(mtg_net_spec_equal(&ns, &other));
+    other.layer[0].act = MTG_ACT_RELU;
+    struct mtg_net_spec relu = ns;
+    relu.layer[0].act = MTG_ACT_RELU;
+    other.bn_eps = 1e-3f;
+    cr_assert(mtg_net_spec_equal(&relu, &other), "settings no layer reads do not count");
 
     struct mtg_net_spec g, d;
     mtg_net_spec_dcgan28_g(&g, 16, 8);
@@ -679,6 +828,9 @@ Test(net, to_mlp_equal_and_mixes_batch)
     cr_assert_not(mtg_net_spec_equal(&g, &other));
     other = g;
     other.layer[1].shape[0] = 1;
+    cr_assert_not(mtg_net_spec_equal(&g, &other));
+    other = g;
+    other.bn_momentum = 0.2f;
     cr_assert_not(mtg_net_spec_equal(&g, &other));
     cr_assert_not(mtg_net_spec_equal(&g, &d));
     /* A dense stack on an image input is not an mlp. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/nn.h"
+#include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "data/dataset.h"
@@ -488,17 +488,17 @@ Test(classifier, cache_roundtrip_and_invalidation)
     mtg_quality_cfg_default(&cfg);
     cfg.epochs = 2;
 
-    struct mtg_mlp *a, *b, *c;
+    struct mtg_net *a, *b, *c;
     cr_assert_eq(mtg_quality_classifier_load_or_train(path, tr, &cfg, &a, &err), MTG_OK, "%s",
                  err.msg);
     cr_assert_eq(access(path, R_OK), 0, "cache not written");
     cr_assert_eq(mtg_quality_classifier_load_or_train(path, tr, &cfg, &b, &err), MTG_OK);
-    size_t n = mtg_mlp_param_count(a);
-    cr_assert_eq(memcmp(mtg_mlp_params(a), mtg_mlp_params(b), n * sizeof(float)), 0);
+    size_t n = mtg_net_param_count(a);
+    cr_assert_eq(memcmp(mtg_net_params(a), mtg_net_params(b), n * sizeof(float)), 0);
     /* Training is deterministic for a seed, so a direct train gives the same weights. */
     cr_assert_eq(mtg_quality_classifier_train(tr, &cfg, &c, &err), MTG_OK);
-    cr_assert_eq(memcmp(mtg_mlp_params(a), mtg_mlp_params(c), n * sizeof(float)), 0);
-    mtg_mlp_free(c);
+    cr_assert_eq(memcmp(mtg_net_params(a), mtg_net_params(c), n * sizeof(float)), 0);
+    mtg_net_free(c);
 
     /* Another seed: the stored key does not match, so load refuses and load_or_train retrains. */
     struct mtg_quality_cfg cfg2 = cfg;
@@ -506,8 +506,8 @@ Test(classifier, cache_roundtrip_and_invalidation)
     cr_assert_eq(mtg_quality_classifier_load(b, mtg_quality_classifier_key(tr, &cfg2), path, &err),
                  MTG_ECONFLICT);
     cr_assert_eq(mtg_quality_classifier_load_or_train(path, tr, &cfg2, &c, &err), MTG_OK);
-    cr_assert_neq(memcmp(mtg_mlp_params(a), mtg_mlp_params(c), n * sizeof(float)), 0);
-    mtg_mlp_free(c);
+    cr_assert_neq(memcmp(mtg_net_params(a), mtg_net_params(c), n * sizeof(float)), 0);
+    mtg_net_free(c);
 
     /* A corrupt cache is replaced, not trusted. */
     FILE *f = fopen(path, "r+b");
@@ -516,11 +516,11 @@ Test(classifier, cache_roundtrip_and_invalidation)
     fputc(0x55, f);
     fclose(f);
     cr_assert_eq(mtg_quality_classifier_load_or_train(path, tr, &cfg, &c, &err), MTG_OK);
-    cr_assert_eq(memcmp(mtg_mlp_params(a), mtg_mlp_params(c), n * sizeof(float)), 0);
-    mtg_mlp_free(c);
+    cr_assert_eq(memcmp(mtg_net_params(a), mtg_net_params(c), n * sizeof(float)), 0);
+    mtg_net_free(c);
 
-    mtg_mlp_free(a);
-    mtg_mlp_free(b);
+    mtg_net_free(a);
+    mtg_net_free(b);
     mtg_data_free(all);
     mtg_data_free(tr);
     mtg_data_free(ho);
