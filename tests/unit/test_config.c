@@ -348,9 +348,9 @@ Test(config, task_gan_builds_design_default_networks)
         cr_expect_eq(got.g.layer[i].op, MTG_OP_DENSE);
     }
     cr_expect_float_eq(got.d.leaky_slope, 0.2f, 1e-7);
-    cr_expect_float_eq(got.g_opt.lr, 2e-4f, 1e-9);
-    cr_expect_float_eq(got.g_opt.beta1, 0.5f, 1e-7);
-    cr_expect_float_eq(got.d_opt.beta2, 0.999f, 1e-7);
+    cr_expect_float_eq(got.g_opt.lr, 2e-3f, 1e-9);
+    cr_expect_float_eq(got.g_opt.beta1, 0.0f, 1e-7);
+    cr_expect_float_eq(got.d_opt.beta2, 0.99f, 1e-7);
     cr_expect_eq(got.batch, want.batch);
 
     /* Per-task config: custom layers, output width follows data_dim. */

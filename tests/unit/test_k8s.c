@@ -338,9 +338,9 @@ Test(k8s_job, digits_sample_maps_onto_the_config)
     cr_assert_eq(t0->generator.layers.width[1], 256);
     cr_assert_eq(t0->generator.activation, MTG_ACT_RELU);
     cr_assert_eq(t0->generator.latent_dim, 32);
-    cr_assert_float_eq(t0->generator.lr, 0.0002, 1e-12);
-    cr_assert_float_eq(t0->generator.betas[0], 0.5, 1e-12);
-    cr_assert_float_eq(t0->generator.betas[1], 0.999, 1e-12);
+    cr_assert_float_eq(t0->generator.lr, 0.002, 1e-12);
+    cr_assert_float_eq(t0->generator.betas[0], 0.0, 1e-12);
+    cr_assert_float_eq(t0->generator.betas[1], 0.99, 1e-12);
     cr_assert_eq(t0->discriminator.layers.n, 2);
     cr_assert_eq(t0->discriminator.layers.width[0], 256);
     cr_assert_eq(t0->discriminator.layers.width[1], 128);
@@ -487,7 +487,7 @@ Test(k8s_job, local_model_restated_or_noted)
 {
     static struct mtg_cfg cfg;
     struct mtg_k8s_job job;
-    char *cr = sample_with("edges.localModel.generator.lr", "0.0002");
+    char *cr = sample_with("edges.localModel.generator.lr", "0.002");
     struct mtg_err err = {0};
     mtg_cfg_defaults(&cfg);
     cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, &job, &err), MTG_OK, "%s", err.msg);
