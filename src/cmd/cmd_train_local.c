@@ -25,8 +25,8 @@
 #include "quality/evaluator.h"
 #include "quality/quality.h"
 #include "quality/summary.h"
+#include "server/export.h"
 #include "wire/blob.h"
-#include "wire/model.h"
 
 #define EVAL_SAMPLES 500
 #define REF_EVALS 5 /* the reference is the median of this many last evaluations: one is too noisy */
@@ -118,7 +118,8 @@ static int train_task(const struct mtg_cfg *cfg, const struct mtg_dataset *train
         struct mtg_blob *b = mtg_blob_new(err);
         /* The generator that is sampled (the EMA with model.ema) is the one exported. */
         struct mtg_net *served = mtg_gan_generator_ema(gan) ? mtg_gan_generator_ema(gan) : mtg_gan_generator(gan);
-        rc = b ? mtg_model_to_blob(served, "g", MTG_DTYPE_F32, b, err) : MTG_ENOMEM;
+        /* With its spec tensors, so `mtgan sample --model` rebuilds any architecture. */
+        rc = b ? mtg_srv_net_to_blob(served, "g", b, err) : MTG_ENOMEM;
         snprintf(path, sizeof path, "%s/%s.generator.blob", out_dir, id);
         if (rc == MTG_OK)
             rc = mtg_blob_write_file(b, path, 0, err);

@@ -18,34 +18,41 @@
 #include "server/server_internal.h"
 #include "wire/blob.h"
 #include "wire/model.h"
+#include "wire/model_spec.h"
 
 /* DESIGN §4 defaults for blobs without spec tensors (train-local's). */
 #define DEFAULT_LEAKY 0.2f
 
 /* ---- network <-> blob ---- */
 
-int mtg_srv_net_to_blob(const struct mtg_net *m, const char *prefix, struct mtg_blob *b,
-                        struct mtg_err *err)
+/* "spec.<prefix>.act" and ".leaky_slope", the older format, for a dense stack. */
+static int add_mlp_spec(const struct mtg_mlp_spec *sp, const char *prefix, struct mtg_blob *b, struct mtg_err *err)
 {
-    size_t before = mtg_blob_count(b);
-    int rc = mtg_model_to_blob(m, prefix, MTG_DTYPE_F32, b, err);
-    if (rc != MTG_OK)
-        return rc;
-    struct mtg_mlp_spec sp;
-    if (mtg_net_spec_to_mlp(mtg_net_get_spec(m), &sp) != MTG_OK)
-        return MTG_OK;
-    float act[MTG_MLP_MAX_LAYERS], slope = sp.leaky_slope;
-    for (int i = 0; i < sp.n_layers; i++)
-        act[i] = (float)sp.act[i];
+    float act[MTG_MLP_MAX_LAYERS], slope = sp->leaky_slope;
+    for (int i = 0; i < sp->n_layers; i++)
+        act[i] = (float)sp->act[i];
     char name[64];
-    uint32_t dims[1] = {(uint32_t)sp.n_layers};
+    uint32_t dims[1] = {(uint32_t)sp->n_layers};
     snprintf(name, sizeof name, "spec.%s.act", prefix);
-    rc = mtg_blob_add(b, name, 1, dims, act, MTG_DTYPE_F32, err);
+    int rc = mtg_blob_add(b, name, 1, dims, act, MTG_DTYPE_F32, err);
     if (rc == MTG_OK) {
         dims[0] = 1;
         snprintf(name, sizeof name, "spec.%s.leaky_slope", prefix);
         rc = mtg_blob_add(b, name, 1, dims, &slope, MTG_DTYPE_F32, err);
     }
+    return rc;
+}
+
+int mtg_srv_net_to_blob(const struct mtg_net *m, const char *prefix, struct mtg_blob *b,
+                        struct mtg_err *err)
+{
+    size_t before = mtg_blob_count(b);
+    struct mtg_mlp_spec sp;
+    int rc = mtg_model_to_blob(m, prefix, MTG_DTYPE_F32, b, err);
+    if (rc == MTG_OK && mtg_net_spec_to_mlp(mtg_net_get_spec(m), &sp) == MTG_OK)
+        rc = add_mlp_spec(&sp, prefix, b, err);
+    if (rc == MTG_OK)
+        rc = mtg_model_spec_to_blob(mtg_net_get_spec(m), prefix, b, err);
     if (rc != MTG_OK)
         mtg_blob_truncate(b, before);
     return rc;
@@ -114,8 +121,12 @@ static int mlp_spec_from_blob(const struct mtg_blob *b, const char *prefix, stru
 int mtg_srv_net_spec(const struct mtg_blob *b, const char *prefix, struct mtg_net_spec *out,
                      struct mtg_err *err)
 {
+    /* The full spec, when the blob has one, is the whole truth. */
+    int rc = mtg_model_spec_from_blob(b, prefix, out, err);
+    if (rc != MTG_ENOTFOUND)
+        return rc;
     struct mtg_mlp_spec mlp;
-    int rc = mlp_spec_from_blob(b, prefix, &mlp, err);
+    rc = mlp_spec_from_blob(b, prefix, &mlp, err);
     if (rc == MTG_OK)
         rc = mtg_net_spec_from_mlp(&mlp, out);
     if (rc == MTG_OK && (rc = mtg_net_spec_validate(out, err)) != MTG_OK)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/gan.h"
 #include "core/net.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -112,7 +113,17 @@ Test(export, generator_spec_survives_the_blob)
     cr_expect_eq(memcmp(mtg_net_params_const(m), mtg_net_params_const(back),
                         mtg_net_param_count(m) * sizeof(float)), 0);
 
-    /* Without the spec tensors (train-local's blobs): DESIGN §4 activations. */
+    /* Dense: the older spec tensors sit beside the full one. */
+    cr_assert_eq(mtg_blob_count(b), 9);
+    cr_assert_not_null(mtg_blob_find(b, "spec.g.act"));
+    cr_assert_not_null(mtg_blob_find(b, "spec.g.net"));
+    /* Without "spec.g.net" (exports before it): the activations of "spec.g.act". */
+    mtg_blob_truncate(b, 8);
+    mtg_net_free(back);
+    cr_assert_eq(mtg_srv_net_from_blob(b, "g", 4, &back, &err), MTG_OK, "%s", err.msg);
+    cr_expect(mtg_net_spec_equal(mtg_net_get_spec(back), &ns));
+
+    /* Without the spec tensors (older train-local blobs): DESIGN §4 activations. */
     mtg_blob_truncate(b, 6);
     struct mtg_net_spec d;
     cr_assert_eq(mtg_srv_net_spec(b, "g", &d, &err), MTG_OK, "%s", err.msg);
@@ -124,4 +135,71 @@ Test(export, generator_spec_survives_the_blob)
     mtg_blob_free(b);
     mtg_net_free(m);
     mtg_net_free(back);
+}
+
+Test(export, conv_generator_round_trips_through_a_file_and_samples)
+{
+    char path[] = "/tmp/mtgan-export-conv-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    struct mtg_err err = {0};
+    struct mtg_net_spec gs;
+    mtg_net_spec_dcgan28_g(&gs, 16, 4);
+    struct mtg_net *g = mtg_net_new(&gs, 64, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    struct mtg_rng rng;
+    mtg_rng_seed(&rng, 3);
+    mtg_net_init_dcgan(g, &rng);
+    float z[64 * 16];
+    mtg_rng_fill_normal(&rng, z, 64 * 16, 0.0f, 1.0f);
+    mtg_net_forward(g, z, 64); /* running statistics off their init, so they must travel too */
+    struct mtg_blob *b = mtg_blob_new(&err);
+    cr_assert_eq(mtg_srv_net_to_blob(g, "g", b, &err), MTG_OK, "%s", err.msg);
+    cr_expect_null(mtg_blob_find(b, "spec.g.act"), "a conv net has no dense-stack spec");
+    cr_assert_eq(mtg_blob_write_file(b, path, 0, &err), MTG_OK, "%s", err.msg);
+    mtg_blob_free(b);
+
+    struct mtg_net *back = NULL;
+    cr_assert_eq(mtg_srv_generator_load(path, 1, &back, &err), MTG_OK, "%s", err.msg);
+    cr_expect(mtg_net_spec_equal(mtg_net_get_spec(back), &gs));
+    cr_expect_eq(mtg_net_max_batch(back), MTG_GAN_SAMPLE_GROUP, "raised for batch-norm sampling");
+    cr_assert_eq(mtg_net_param_count(back), mtg_net_param_count(g));
+    cr_expect_eq(memcmp(mtg_net_params(g), mtg_net_params(back), mtg_net_param_count(g) * sizeof(float)), 0);
+    float *a = malloc(70 * 784 * sizeof(float)), *c = malloc(70 * 784 * sizeof(float));
+    float *zw = malloc(64 * 16 * sizeof(float));
+    cr_assert_eq(mtg_srv_generator_sample(back, 70, 9, a, &err), MTG_OK, "%s", err.msg);
+    mtg_gan_generate(g, 9, zw, c, 70);
+    cr_expect_eq(memcmp(a, c, 70 * 784 * sizeof(float)), 0, "the file samples what the net samples");
+    cr_expect_eq(memcmp(mtg_net_params(g), mtg_net_params(back), mtg_net_param_count(g) * sizeof(float)), 0,
+                 "sampling left the running statistics alone");
+
+    /* A broken full spec is an error, not a fallback to the dense reading. */
+    struct mtg_blob *fb = NULL;
+    cr_assert_eq(mtg_blob_read_file(path, NULL, &fb, &err), MTG_OK);
+    struct mtg_blob *bad = mtg_blob_new(&err);
+    for (size_t i = 0; i < mtg_blob_count(fb); i++) {
+        const struct mtg_blob_tensor *t = mtg_blob_at(fb, i);
+        if (strcmp(t->name, "spec.g.net") != 0) {
+            mtg_blob_add_ref(bad, t->name, t->rank, t->dims, t->data, MTG_DTYPE_F32, &err);
+            continue;
+        }
+        float v[7 * 10];
+        cr_assert_eq(t->n, 70);
+        memcpy(v, t->data, sizeof v);
+        v[2 * 10 + 5] = 5; /* layer 1 reshape target C */
+        mtg_blob_add(bad, t->name, t->rank, t->dims, v, MTG_DTYPE_F32, &err);
+    }
+    struct mtg_net *none = NULL;
+    cr_assert_eq(mtg_srv_net_from_blob(bad, "g", 1, &none, &err), MTG_EFORMAT);
+    cr_assert(strstr(err.msg, "\"spec.g.net\" describes no valid network: net: layer 1 (reshape)"), "%s", err.msg);
+    cr_assert_null(none);
+    mtg_blob_free(bad);
+    mtg_blob_free(fb);
+    free(a);
+    free(c);
+    free(zw);
+    mtg_net_free(g);
+    mtg_net_free(back);
+    remove(path);
 }

@@ -1,5 +1,6 @@
 /* Tests for src/wire/model.h: network parameters <-> blob tensors. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "core/status.h"
 #include "wire/blob.h"
 #include "wire/model.h"
+#include "wire/model_spec.h"
 
 static struct mtg_net *make_mlp(int in, int h, int out, uint64_t seed)
 {
@@ -198,4 +200,97 @@ Test(model_blob, conv_and_batchnorm_tensors_by_layer_and_name)
     mtg_blob_free(b);
     mtg_net_free(a);
     mtg_net_free(c);
+}
+
+/* ---- the spec tensor (wire/model_spec.h) ---- */
+
+static void expect_spec_round_trip(const struct mtg_net_spec *s, const char *what)
+{
+    struct mtg_err err = {0};
+    struct mtg_blob *b = mtg_blob_new(&err), *d = NULL;
+    cr_assert_eq(mtg_model_spec_to_blob(s, "g", b, &err), MTG_OK, "%s: %s", what, err.msg);
+    const struct mtg_blob_tensor *t = mtg_blob_find(b, "spec.g.net");
+    cr_assert(t && t->rank == 2 && t->dims[0] == (uint32_t)s->n_layers + 1 && t->dims[1] == MTG_MODEL_SPEC_COLS);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(mtg_blob_encode(b, MTG_BLOB_ZLIB, &buf, &len, &err), MTG_OK);
+    cr_assert_eq(mtg_blob_decode(buf, len, NULL, &d, &err), MTG_OK);
+    struct mtg_net_spec back;
+    cr_assert_eq(mtg_model_spec_from_blob(d, "g", &back, &err), MTG_OK, "%s: %s", what, err.msg);
+    cr_assert(mtg_net_spec_equal(s, &back), "%s: spec changed on the way", what);
+    for (int i = 0; i < s->n_layers; i++)
+        cr_assert_eq(back.layer[i].group, s->layer[i].group);
+    free(buf);
+    mtg_blob_free(b);
+    mtg_blob_free(d);
+}
+
+Test(model_spec, round_trips_every_op)
+{
+    struct mtg_net_spec s;
+    mtg_net_spec_dcgan28_g(&s, 64, 64);
+    expect_spec_round_trip(&s, "dcgan G");
+    mtg_net_spec_dcgan28_d(&s, 64, 4);
+    expect_spec_round_trip(&s, "dcgan D + mbstd");
+    struct mtg_mlp_spec ms = {.in_dim = 32, .n_layers = 3, .width = {128, 256, 64},
+                              .act = {MTG_ACT_RELU, MTG_ACT_LEAKY_RELU, MTG_ACT_SIGMOID}, .leaky_slope = 0.1f};
+    mtg_net_spec_from_mlp(&ms, &s);
+    expect_spec_round_trip(&s, "dense");
+    struct mtg_net_spec misc = {.in_shape = {8, 1, 1}, .n_layers = 3, .bn_momentum = 0.05f, .bn_eps = 1e-3f,
+                                .layer = {{.op = MTG_OP_RESHAPE, .shape = {2, 2, 2}},
+                                          {.op = MTG_OP_BATCHNORM},
+                                          {.op = MTG_OP_ACT, .act = MTG_ACT_TANH}}};
+    expect_spec_round_trip(&misc, "reshape, bn, act");
+}
+
+/* Writes a valid dcgan D spec, lets edit change its values or shape, and expects code and a message part. */
+static void expect_spec_error(void (*edit)(float *v, uint32_t dims[2]), int code, const char *part)
+{
+    struct mtg_err err = {0};
+    struct mtg_net_spec s;
+    mtg_net_spec_dcgan28_d(&s, 8, 0);
+    struct mtg_blob *b = mtg_blob_new(&err), *bad = mtg_blob_new(&err);
+    cr_assert_eq(mtg_model_spec_to_blob(&s, "d", b, &err), MTG_OK);
+    const struct mtg_blob_tensor *t = mtg_blob_find(b, "spec.d.net");
+    float v[4 * MTG_MODEL_SPEC_COLS];
+    cr_assert_eq(t->n, sizeof v / sizeof v[0]);
+    memcpy(v, t->data, sizeof v);
+    uint32_t dims[2] = {t->dims[0], t->dims[1]};
+    edit(v, dims);
+    cr_assert_eq(mtg_blob_add(bad, "spec.d.net", 2, dims, v, MTG_DTYPE_F32, &err), MTG_OK);
+    struct mtg_net_spec back;
+    cr_assert_eq(mtg_model_spec_from_blob(bad, "d", &back, &err), code, "%s", err.msg);
+    cr_assert(strstr(err.msg, part), "\"%s\" lacks \"%s\"", err.msg, part);
+    mtg_blob_free(b);
+    mtg_blob_free(bad);
+}
+
+static void bad_format(float *v, uint32_t dims[2]) { (void)dims, v[0] = 2; }
+static void bad_int(float *v, uint32_t dims[2]) { (void)dims, v[MTG_MODEL_SPEC_COLS + 2] = 3.5f; }    /* layer 0 kernel */
+static void bad_count(float *v, uint32_t dims[2]) { (void)dims, v[4] = 5; }
+static void bad_op(float *v, uint32_t dims[2]) { (void)dims, v[2 * MTG_MODEL_SPEC_COLS] = 99; }       /* layer 1 op */
+static void bad_chain(float *v, uint32_t dims[2]) { (void)dims, v[2 * MTG_MODEL_SPEC_COLS + 2] = 9; } /* layer 1 kernel */
+static void bad_slope(float *v, uint32_t dims[2]) { (void)dims, v[5] = INFINITY; }
+static void bad_shape(float *v, uint32_t dims[2]) { (void)v, dims[0] = 5, dims[1] = 8; }
+
+Test(model_spec, errors_name_the_tensor_row_and_column)
+{
+    expect_spec_error(bad_format, MTG_EFORMAT, "\"spec.d.net\" has format 2; this build reads format 1");
+    expect_spec_error(bad_int, MTG_EFORMAT, "\"spec.d.net\" row 1 (kernel) = 3.5 is not an integer");
+    expect_spec_error(bad_count, MTG_EFORMAT, "says 5 layers but has 3 layer rows");
+    expect_spec_error(bad_op, MTG_EFORMAT, "describes no valid network: net: layer 1 has unknown op 99");
+    expect_spec_error(bad_chain, MTG_EFORMAT, "describes no valid network: net: layer 1 (conv2d k9 s2 p1)");
+    expect_spec_error(bad_slope, MTG_EFORMAT, "must be finite");
+    expect_spec_error(bad_shape, MTG_EFORMAT, "\"spec.d.net\" has shape [5,8]");
+
+    struct mtg_err err = {0};
+    struct mtg_blob *b = mtg_blob_new(&err);
+    struct mtg_net_spec s;
+    cr_assert_eq(mtg_model_spec_from_blob(b, "g", &s, &err), MTG_ENOTFOUND);
+    mtg_net_spec_dcgan28_d(&s, 8, 0);
+    s.layer[0].group = (1 << 24) + 1; /* ignored by conv2d, but written: must be exact */
+    cr_assert_eq(mtg_model_spec_to_blob(&s, "d", b, &err), MTG_EINVAL);
+    cr_assert(strstr(err.msg, "(group) = 16777217 is not exact in f32"), "%s", err.msg);
+    cr_assert_eq(mtg_blob_count(b), 0);
+    mtg_blob_free(b);
 }
