@@ -43,6 +43,9 @@ static void net_from_spec(struct mtg_cfg_net *net, const struct mtg_net_spec *sp
     net->betas[0] = pretty_float(opt->beta1);
     net->betas[1] = pretty_float(opt->beta2);
     net->leaky_slope = pretty_float(s->leaky_slope);
+    net->preset = MTG_CFG_PRESET_MLP;
+    net->width = 64;
+    net->norm = MTG_CFG_NORM_BATCH;
 }
 
 void mtg_cfg_task_defaults(struct mtg_cfg_task *t, const char *id)
@@ -367,6 +370,26 @@ void mtg_cfg_edge_at(const struct mtg_cfg *c, int i, struct mtg_cfg_edge *out)
 }
 
 /* Dense hidden layers of net followed by one output layer of width out_w and activation out_act. */
+/* DCGAN-28 (DESIGN §4) for a G (latent > 0) or a D, with the config's overrides. */
+static int dcgan_spec(const struct mtg_cfg_net *net, int latent, int data_dim, struct mtg_net_spec *out,
+                      const char *what, struct mtg_err *err)
+{
+    if (data_dim != 28 * 28)
+        return mtg_err_set(err, MTG_EINVAL, "%s.preset dcgan: needs 28x28 images (784 features), the data has %d",
+                           what, data_dim);
+    if (latent > 0) {
+        mtg_net_spec_dcgan28_g(out, latent, net->width);
+        /* norm none: the BN layers become plain activations (their relu stays). */
+        for (int i = 0; net->norm == MTG_CFG_NORM_NONE && i < out->n_layers; i++)
+            if (out->layer[i].op == MTG_OP_BATCHNORM)
+                out->layer[i].op = MTG_OP_ACT;
+    } else {
+        mtg_net_spec_dcgan28_d(out, net->width, net->mbstd);
+    }
+    int rc = mtg_net_spec_validate(out, err);
+    return rc == MTG_OK ? MTG_OK : mtg_err_wrap(err, "%s", what);
+}
+
 static int net_to_spec(const struct mtg_cfg_net *net, int in_dim, int out_w, enum mtg_act out_act,
                        struct mtg_net_spec *out, const char *what, struct mtg_err *err)
 {
@@ -400,10 +423,14 @@ int mtg_cfg_task_gan(const struct mtg_cfg_task *t, int data_dim, struct mtg_gan_
         return mtg_err_set(err, MTG_EINVAL, "task %s: data_dim %d outside [1, %d]", t->id, data_dim,
                            MTG_NET_MAX_DIM);
     mtg_gan_cfg_default(out, data_dim);
-    int rc = net_to_spec(&t->generator, t->generator.latent_dim, data_dim,
-                         t->generator.output_activation, &out->g, "generator", err);
+    int rc = t->generator.preset == MTG_CFG_PRESET_DCGAN
+                 ? dcgan_spec(&t->generator, t->generator.latent_dim, data_dim, &out->g, "generator", err)
+                 : net_to_spec(&t->generator, t->generator.latent_dim, data_dim, t->generator.output_activation,
+                               &out->g, "generator", err);
     if (rc == MTG_OK)
-        rc = net_to_spec(&t->discriminator, data_dim, 1, MTG_ACT_NONE, &out->d, "discriminator", err);
+        rc = t->discriminator.preset == MTG_CFG_PRESET_DCGAN
+                 ? dcgan_spec(&t->discriminator, 0, data_dim, &out->d, "discriminator", err)
+                 : net_to_spec(&t->discriminator, data_dim, 1, MTG_ACT_NONE, &out->d, "discriminator", err);
     if (rc != MTG_OK)
         return mtg_err_wrap(err, "task %s", t->id);
     net_to_opt(&t->generator, &out->g_opt);

@@ -108,7 +108,15 @@ struct mtg_cfg_net {
     double lr;
     double betas[2];
     double leaky_slope;
+    /* Architecture preset (DESIGN §4): mlp = layers/activation above; dcgan = the DCGAN-28 nets. */
+    int preset;                     /* enum mtg_cfg_preset */
+    int width;                      /* dcgan: base channels (G 2w -> w -> 1, D w -> 2w) */
+    int norm;                       /* dcgan G: enum mtg_cfg_norm */
+    int mbstd;                      /* dcgan D: minibatch-stddev group (0 off, -1 whole batch, >= 2) */
 };
+
+enum mtg_cfg_preset { MTG_CFG_PRESET_MLP = 0, MTG_CFG_PRESET_DCGAN = 1 };
+enum mtg_cfg_norm { MTG_CFG_NORM_BATCH = 0, MTG_CFG_NORM_NONE = 1 };
 
 struct mtg_cfg_task {
     char id[MTG_CFG_ID_MAX];

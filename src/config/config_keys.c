@@ -18,6 +18,8 @@ static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
 static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */
+static const char *const preset_names[] = {"mlp", "dcgan", NULL};  /* enum mtg_cfg_preset */
+static const char *const norm_names[] = {"batch", "none", NULL};   /* enum mtg_cfg_norm */
 static const char *const dataset_names[] = {"digits", "ring", "fashion-mnist", NULL}; /* enum mtg_data_kind */
 static const char *const spol_names[] = {"fixed", "profiled", "async", NULL};
 static const char *const epol_names[] = {"round-robin", "loss-weighted", NULL};
@@ -217,7 +219,11 @@ static const struct mtg_cfg_key top_keys[] = {
     {.path = pre ".betas", .kind = MTG_CFG_K_BETAS, .off = T_OFF(m.betas), .lo = 0, .hi = 1,      \
      .flags = MTG_CFG_F_HI_OPEN, .help = "Adam [beta1, beta2]"},                                   \
     {.path = pre ".leaky_slope", .kind = MTG_CFG_K_DBL, .off = T_OFF(m.leaky_slope), .lo = 0,    \
-     .hi = 1, .flags = MTG_CFG_F_HI_OPEN, .help = "negative slope of leaky_relu"}
+     .hi = 1, .flags = MTG_CFG_F_HI_OPEN, .help = "negative slope of leaky_relu"},                 \
+    {.path = pre ".preset", .kind = MTG_CFG_K_ENUM, .off = T_OFF(m.preset), .names = preset_names, \
+     .help = "architecture: mlp (layers, activation) or dcgan (DCGAN-28, 28x28 images)"},        \
+    {.path = pre ".width", .kind = MTG_CFG_K_INT, .off = T_OFF(m.width), .lo = 1, .hi = 4096,     \
+     .help = "dcgan: base channels (G 2w->w->1, D w->2w)"}
 
 static const struct mtg_cfg_key task_keys[] = {
     {.path = "id", .kind = MTG_CFG_K_STR, .off = T_OFF(id), .size = MTG_CFG_ID_MAX,
@@ -228,7 +234,11 @@ static const struct mtg_cfg_key task_keys[] = {
      .help = "G output activation (data in [0,1]: sigmoid)"},
     {.path = "generator.latent_dim", .kind = MTG_CFG_K_INT, .off = T_OFF(generator.latent_dim),
      .lo = 1, .hi = MTG_NET_MAX_DIM, .help = "z dimension"},
+    {.path = "generator.norm", .kind = MTG_CFG_K_ENUM, .off = T_OFF(generator.norm), .names = norm_names,
+     .help = "dcgan G: batch norm after its dense and first convT layer, or none"},
     NET_KEYS("discriminator", discriminator),
+    {.path = "discriminator.mbstd", .kind = MTG_CFG_K_INT, .off = T_OFF(discriminator.mbstd), .lo = -1,
+     .hi = 1024, .help = "dcgan D: minibatch-stddev group size before its dense layer; 0 = off, -1 = whole batch"},
 };
 
 #define E_OFF(m) offsetof(struct mtg_cfg_edge, m)

@@ -22,6 +22,7 @@ struct mtg_gan {
     struct mtg_rng rng;
     uint64_t steps;
     int g_rows;      /* rows of the last g_forward */
+    int tanh_range;  /* G ends in tanh: D and G work in [-1, 1], data and samples live in [0, 1] */
     float *z;        /* [g_max_batch, latent] */
     float *xcat;     /* [2 batch, data_dim]: real rows then fake rows */
     float *dlogits;  /* [2 batch] */
@@ -30,6 +31,26 @@ struct mtg_gan {
 };
 
 static int features(const int shape[3]) { return shape[0] * shape[1] * shape[2]; }
+
+/* Whether a generator's output passes through tanh last (DCGAN), so that it lives in [-1, 1]. */
+int mtg_gan_spec_tanh_out(const struct mtg_net_spec *g)
+{
+    if (g->n_layers < 1)
+        return 0;
+    const struct mtg_layer_spec *l = &g->layer[g->n_layers - 1];
+    return l->act == MTG_ACT_TANH && l->op != MTG_OP_RESHAPE;
+}
+
+/* Data rows in [0, 1] into the GAN's range: x for sigmoid generators, 2x - 1 for tanh ones. */
+static void to_gan_range(const struct mtg_gan *gan, float *dst, const float *src, size_t n)
+{
+    if (!gan->tanh_range) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = 2.0f * src[i] - 1.0f;
+}
 
 void mtg_gan_cfg_default(struct mtg_gan_cfg *cfg, int data_dim)
 {
@@ -172,6 +193,7 @@ struct mtg_gan *mtg_gan_new(const struct mtg_gan_cfg *cfg, enum mtg_gan_role rol
         gan->cfg.g_max_batch = cfg->batch;
     gan->role = role;
     gan->data_dim = features(cfg->d.in_shape) / cfg->recipe.pack;
+    gan->tanh_range = mtg_gan_spec_tanh_out(&cfg->g);
     gan->latent = features(cfg->g.in_shape);
     gan->z_rows = gan->cfg.g_max_batch;
     if (mtg_net_spec_mixes_batch(&cfg->g) && gan->z_rows < MTG_GAN_SAMPLE_GROUP)
@@ -271,7 +293,7 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
     const int b = gan->cfg.batch, dim = gan->data_dim;
     const size_t half = (size_t)b * dim;
     /* One sgemm over [real; fake] is cheaper than two half-size passes. */
-    memcpy(gan->xcat, real, half * sizeof(float));
+    to_gan_range(gan, gan->xcat, real, half);
     memcpy(gan->xcat + half, fake, half * sizeof(float));
     if (r->noise > 0.0f) {
         /* Instance noise blurs both distributions alike, so their supports overlap and D's gradient stays informative. */
@@ -361,7 +383,7 @@ void mtg_gan_d_score(struct mtg_gan *gan, const float *x, int n, float *out)
         int k = n - r < rows ? n - r : rows;
         for (int i = 0; i < k; i++)
             for (int p = 0; p < pack; p++)
-                memcpy(gan->xcat + ((size_t)i * pack + p) * dim, x + (size_t)(r + i) * dim, (size_t)dim * sizeof(float));
+                to_gan_range(gan, gan->xcat + ((size_t)i * pack + p) * dim, x + (size_t)(r + i) * dim, (size_t)dim);
         memcpy(out + r, mtg_net_forward(gan->d, gan->xcat, k), (size_t)k * sizeof(float));
     }
     mtg_net_set_stats_frozen(gan->d, frozen);
@@ -373,6 +395,7 @@ void mtg_gan_generate(struct mtg_net *g, uint64_t seed, float *z, float *out, in
     const int chunk = mix ? MTG_GAN_SAMPLE_GROUP : mtg_net_max_batch(g);
     assert(chunk <= mtg_net_max_batch(g));
     const int train = mtg_net_train(g), frozen = mtg_net_stats_frozen(g);
+    const int tanh = mtg_gan_spec_tanh_out(mtg_net_get_spec(g));
     mtg_net_set_train(g, 1);
     mtg_net_set_stats_frozen(g, 1);
     struct mtg_rng rng;
@@ -383,7 +406,11 @@ void mtg_gan_generate(struct mtg_net *g, uint64_t seed, float *z, float *out, in
         int rows = mix ? chunk : k;
         mtg_rng_fill_normal(&rng, z, (size_t)rows * zd, 0.0f, 1.0f);
         const float *y = mtg_net_forward(g, z, rows);
-        memcpy(out + (size_t)r * dim, y, (size_t)k * dim * sizeof(float));
+        float *o = out + (size_t)r * dim;
+        memcpy(o, y, (size_t)k * dim * sizeof(float));
+        /* Samples leave in the data's range, [0, 1], whatever G's output range. */
+        for (size_t i = 0; tanh && i < (size_t)k * dim; i++)
+            o[i] = 0.5f * (o[i] + 1.0f);
     }
     mtg_net_set_train(g, train);
     mtg_net_set_stats_frozen(g, frozen);

@@ -155,6 +155,15 @@ void mtg_gan_sample(struct mtg_gan *gan, float *out, int n, uint64_t seed);
 void mtg_gan_generate(struct mtg_net *g, uint64_t seed, float *z, float *out, int n);
 
 /*
+ * 1 when generator spec g ends in tanh (DCGAN). Such a GAN trains in [-1, 1]:
+ * real rows (given in [0, 1], like every dataset) are mapped to 2x - 1 before
+ * D sees them, fakes and feedback stay in G's range on the wire (sgda), and
+ * mtg_gan_generate maps samples back to (y + 1) / 2, so what leaves the GAN
+ * (PNGs, evaluations, `mtgan sample`) is in [0, 1] either way.
+ */
+int mtg_gan_spec_tanh_out(const struct mtg_net_spec *g);
+
+/*
  * D's logit for each of n rows of x [n, data_dim] into out [n] (roles FULL, D).
  * A packed D (recipe.pack > 1) judges each row repeated pack times.
  * Reuses the training workspaces: call between steps, not inside one.
