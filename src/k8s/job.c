@@ -25,9 +25,16 @@ const struct field mtg_k8s_spec_fields[] = {
     {"protocol", F_STR, "protocol", NULL},
     /* The CRD's one seed covers initialisation and the data partition. */
     {"seed", F_INT, "seed", "data.partition.seed"},
+    {"deterministic", F_BOOL, "train.deterministic", NULL},
     {"maxRounds", F_MAXROUNDS, NULL, NULL},
     {"model", F_OBJ, NULL, NULL},
     {"model.sharing", F_STR, "model.sharing", NULL},
+    /* The GAN recipe: the server sends the whole model object to its edges at registration. */
+    {"model.loss", F_STR, "model.loss", NULL},
+    {"model.ema", F_NUM, "model.ema", NULL},
+    {"model.instanceNoise", F_NUM, "model.instance_noise", NULL},
+    {"model.realLabel", F_NUM, "model.real_label", NULL},
+    {"model.pack", F_INT, "model.pack", NULL},
     {"tasks", F_TASKS, "tasks", NULL},
     {"server", F_OBJ, NULL, NULL},
     {"server.image", F_POD, NULL, NULL},
@@ -38,6 +45,8 @@ const struct field mtg_k8s_spec_fields[] = {
     {"server.nodeSelector", F_POD, NULL, NULL},
     {"server.stateVolume", F_POD, NULL, NULL},
     {"edges", F_OBJ, NULL, NULL},
+    /* Only deterministic mode reads it on the server: the first round waits for this many edges. */
+    {"edges.count", F_INT, "n_edges", NULL},
     {"edges.image", F_POD, NULL, NULL},
     {"edges.imagePullPolicy", F_POD, NULL, NULL},
     {"edges.logLevel", F_POD, NULL, NULL},
@@ -105,6 +114,7 @@ struct walk {
     cJSON *local; /* {"generator": {...}, "discriminator": {...}} from edges.localModel */
     struct mtg_k8s_job *job;
     int mode;     /* data.partition.mode: 0 unset, 1 iid, 2 noniid */
+    int64_t max_rounds; /* spec.maxRounds; 0 unset */
     char who[352]; /* "MultiTaskGANJob ns/name", prefixes every message */
 };
 
@@ -289,8 +299,9 @@ static int walk_object(struct walk *w, const struct field *tab, size_t n, const 
         case F_MAXROUNDS:
             if (m->valuedouble < 0)
                 return fail(w, err, MTG_EINVAL, s, "%s", "must be >= 0");
+            w->max_rounds = (int64_t)m->valuedouble;
             if (w->job)
-                w->job->max_rounds = (int64_t)m->valuedouble;
+                w->job->max_rounds = w->max_rounds;
             break;
         case F_POLICY:
             rc = mtg_k8s_json_put_dup(out, f->cfg, m);
@@ -435,6 +446,35 @@ static int derive_data_tasks(struct walk *w, struct mtg_err *err)
     return MTG_OK;
 }
 
+/*
+ * What spec.deterministic rules out, checked on the spec because only the
+ * spec knows the names to give: the async policy is what sets async
+ * aggregation (the config layer would name aggregation.mode, which the CRD
+ * does not have), and spec.maxRounds is enforced by the status reporter's
+ * poll, a wall-clock stop like the train.max_wall_s the config layer refuses.
+ */
+static int check_deterministic(const struct walk *w, struct mtg_err *err)
+{
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(w->out, "train"), "deterministic");
+    if (!cJSON_IsTrue(det))
+        return MTG_OK;
+    const cJSON *server = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(w->out, "scheduler"), "server");
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(server, "policy");
+    if (cJSON_IsString(policy) && strcmp(policy->valuestring, "async") == 0)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "%s: spec.deterministic: true rules out spec.scheduler.server.policy "
+                           "\"async\" (it implies aggregation.mode \"async\", which applies deltas in "
+                           "arrival order): use \"fixed\" or \"profiled\"", w->who);
+    if (w->max_rounds > 0)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "%s: spec.deterministic: true rules out spec.maxRounds %lld (a status poll "
+                           "every 5 s stops the server, so the last round depends on timing): set it "
+                           "to 0", w->who, (long long)w->max_rounds);
+    return MTG_OK;
+}
+
 int mtg_k8s_translate(const char *cr_json, struct mtg_k8s_job *job, cJSON **out, cJSON **local,
                      struct mtg_err *err)
 {
@@ -484,6 +524,8 @@ int mtg_k8s_translate(const char *cr_json, struct mtg_k8s_job *job, cJSON **out,
         rc = fail(&w, err, MTG_EINVAL, "spec.tasks", "%s", "required");
     if (rc == MTG_OK)
         rc = derive_data_tasks(&w, err);
+    if (rc == MTG_OK)
+        rc = check_deterministic(&w, err);
 done:
     cJSON_Delete(root);
     if (rc != MTG_OK) {

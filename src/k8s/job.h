@@ -44,6 +44,8 @@ struct mtg_k8s_job {
  * Translates a MultiTaskGANJob (the whole object as JSON, as GET returns it)
  * into config-file JSON (*cfg_json, malloc'd; caller frees) and fills job
  * (may be NULL; its track is not touched). Errors name the spec path.
+ * spec.deterministic is refused with the async policy or spec.maxRounds,
+ * whose outcome depends on timing.
  */
 int mtg_k8s_job_to_config(const char *cr_json, char **cfg_json, struct mtg_k8s_job *job,
                           struct mtg_err *err);
@@ -62,7 +64,7 @@ int mtg_k8s_job_apply(struct mtg_cfg *cfg, const char *cr_json, struct mtg_k8s_j
  * defaults < CR spec < --config file < MTGAN_* env < flags of argv (the same
  * flags mtg_cfg_resolve was given), then validates. Fails when the CR names
  * a token Secret but the server runs without --token-file (auth would
- * silently be off).
+ * silently be off), and when spec.model.pack does not divide model.batch.
  */
 int mtg_k8s_job_resolve(struct mtg_k8s_client *kc, const char *name, struct mtg_cfg *cfg,
                         enum mtg_cfg_binary bin, int argc, char **argv, char *const *envp,

@@ -239,6 +239,16 @@ int mtg_k8s_job_resolve(struct mtg_k8s_client *kc, const char *name, struct mtg_
         mtg_err_wrap(err, "MultiTaskGANJob %s/%s with flags and env", job->namespace, job->name);
         goto done;
     }
+    /* PacGAN splits every batch into groups of model.pack. Checked on the final layers (a
+     * --config file may set model.batch, which the CRD lacks); otherwise the server would only
+     * fail when it builds its models, without naming the CR's field. */
+    if (c->model.batch % c->model.recipe.pack != 0) {
+        rc = mtg_err_set(err, MTG_EINVAL,
+                         "MultiTaskGANJob %s/%s: spec.model.pack: %d does not divide model.batch %d "
+                         "(PacGAN groups whole batches): use a divisor of it", job->namespace,
+                         job->name, c->model.recipe.pack, c->model.batch);
+        goto done;
+    }
     if (job->auth && !c->token_file[0]) {
         rc = mtg_err_set(err, MTG_EINVAL,
                          "MultiTaskGANJob %s/%s: spec.auth.tokenSecretRef names Secret \"%s\" but "

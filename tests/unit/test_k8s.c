@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/gan.h"
 #include "core/log.h"
 #include "core/status.h"
 #include "fake_apiserver.h"
@@ -50,10 +51,9 @@ static char *read_text(const char *rel)
     return buf;
 }
 
-/* The digits sample with one spec field replaced (path "a.b.c" under spec; value is JSON). */
-static char *sample_with(const char *path, const char *value)
+/* The CR txt (freed here) with one spec field set (path "a.b.c" under spec; value is JSON). */
+static char *cr_with(char *txt, const char *path, const char *value)
 {
-    char *txt = read_text("tests/k8s/fixtures/digits-mtgan.json");
     cJSON *root = cJSON_Parse(txt);
     free(txt);
     cr_assert(root);
@@ -87,6 +87,12 @@ static char *sample_with(const char *path, const char *value)
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
+}
+
+/* The digits sample with one spec field set. */
+static char *sample_with(const char *path, const char *value)
+{
+    return cr_with(read_text("tests/k8s/fixtures/digits-mtgan.json"), path, value);
 }
 
 /* A token file holding TOKEN (or tok); path into buf. */
@@ -483,6 +489,110 @@ Test(k8s_job, bad_fields_are_named_by_spec_path)
     expect_spec_error("tasks", "[]", "spec.tasks: at least one task is required");
 }
 
+/* The digits sample with the GAN recipe, spec.deterministic and spec.edges.count set. */
+static char *recipe_sample(void)
+{
+    char *cr = sample_with("model.loss", "\"hinge\"");
+    cr = cr_with(cr, "model.ema", "0.995");
+    cr = cr_with(cr, "model.instanceNoise", "0.1");
+    cr = cr_with(cr, "model.realLabel", "0.9");
+    cr = cr_with(cr, "model.pack", "2");
+    cr = cr_with(cr, "deterministic", "true");
+    return cr_with(cr, "edges.count", "3");
+}
+
+Test(k8s_job, recipe_and_deterministic_reach_the_config)
+{
+    static struct mtg_cfg cfg;
+    struct mtg_err err = {0};
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(cfg.model.recipe.loss, MTG_GAN_LOSS_NS, "the test needs non-default values");
+    cr_assert(!cfg.train.deterministic);
+    cr_assert_neq(cfg.n_edges, 3);
+    char *cr = recipe_sample();
+    cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(mtg_cfg_validate(&cfg, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(cfg.model.recipe.loss, MTG_GAN_LOSS_HINGE);
+    cr_assert_float_eq(cfg.model.recipe.ema, 0.995, 1e-12);
+    cr_assert_float_eq(cfg.model.recipe.noise, 0.1, 1e-12);
+    cr_assert_float_eq(cfg.model.recipe.real_label, 0.9, 1e-12);
+    cr_assert_eq(cfg.model.recipe.pack, 2);
+    cr_assert(cfg.train.deterministic);
+    cr_assert_eq(cfg.n_edges, 3, "the edges a deterministic server waits for");
+    cr_assert_eq(cfg.model.sharing, MTG_CFG_SHARE_NONE, "the sample's other model field stands");
+
+    /* The config-file JSON carries them under their config keys. */
+    char *js = NULL;
+    cr_assert_eq(mtg_k8s_job_to_config(cr, &js, NULL, &err), MTG_OK, "%s", err.msg);
+    cJSON *o = cJSON_Parse(js);
+    cr_assert(o);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(o, "model");
+    cr_assert_str_eq(str(model, "loss"), "hinge");
+    cr_assert_float_eq(num(model, "ema"), 0.995, 1e-12);
+    cr_assert_float_eq(num(model, "instance_noise"), 0.1, 1e-12);
+    cr_assert_float_eq(num(model, "real_label"), 0.9, 1e-12);
+    cr_assert_eq(num(model, "pack"), 2);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(o, "train"), "deterministic")));
+    cr_assert_eq(num(o, "n_edges"), 3);
+    cJSON_Delete(o);
+    free(js);
+    free(cr);
+}
+
+Test(k8s_job, bad_recipe_values_are_named_by_spec_path)
+{
+    expect_spec_error("model.pack", "0", "spec.model.pack: expected integer in [1, 16]");
+    expect_spec_error("model.pack", "17", "spec.model.pack: expected integer in [1, 16]");
+    expect_spec_error("model.pack", "2.5", "spec.model.pack: expected integer, got number 2.5");
+    expect_spec_error("model.loss", "\"wgan\"",
+                      "spec.model.loss: expected one of \"ns\", \"hinge\", got \"wgan\"");
+    expect_spec_error("model.loss", "1", "spec.model.loss: expected string, got number 1");
+    expect_spec_error("model.ema", "1", "spec.model.ema: expected number in [0, 1)");
+    expect_spec_error("model.ema", "-0.1", "spec.model.ema:");
+    expect_spec_error("model.instanceNoise", "10.5",
+                      "spec.model.instanceNoise: expected number in [0, 10]");
+    expect_spec_error("model.realLabel", "0.5", "spec.model.realLabel: expected number in (0.5, 1]");
+    expect_spec_error("model.realLabel", "\"0.9\"",
+                      "spec.model.realLabel: expected number, got string");
+    expect_spec_error("model.real_label", "0.9", "spec.model.real_label: unknown field");
+    expect_spec_error("model.emaDecay", "0.9", "spec.model.emaDecay: unknown field");
+    expect_spec_error("deterministic", "\"yes\"",
+                      "spec.deterministic: expected boolean, got string \"yes\"");
+    expect_spec_error("edges.count", "0", "spec.edges.count:");
+}
+
+/* spec.deterministic with a setting whose outcome depends on timing: both spec paths named. */
+Test(k8s_job, deterministic_refuses_async_and_max_rounds)
+{
+    static struct mtg_cfg cfg;
+    struct mtg_err err = {0};
+    char *cr = cr_with(sample_with("deterministic", "true"), "scheduler.server.policy", "\"async\"");
+    mtg_cfg_defaults(&cfg);
+    cr_assert_neq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "MultiTaskGANJob mtgan/digits-mtgan: spec.deterministic: true rules out "
+                              "spec.scheduler.server.policy \"async\""), "%s", err.msg);
+    cr_assert(strstr(err.msg, "aggregation.mode \"async\""), "the config key it implies: %s", err.msg);
+    cr_assert(strlen(err.msg) < sizeof err.msg - 1, "not truncated: %s", err.msg);
+    free(cr);
+
+    cr = cr_with(sample_with("deterministic", "true"), "maxRounds", "200");
+    cr_assert_neq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "spec.deterministic: true rules out spec.maxRounds 200"), "%s", err.msg);
+    free(cr);
+
+    /* Either one alone is fine. */
+    cr = cr_with(sample_with("deterministic", "false"), "scheduler.server.policy", "\"async\"");
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK, "%s", err.msg);
+    free(cr);
+    cr = cr_with(sample_with("deterministic", "true"), "maxRounds", "0");
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_apply(&cfg, cr, NULL, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(mtg_cfg_validate(&cfg, &err), MTG_OK, "%s", err.msg);
+    free(cr);
+}
+
 Test(k8s_job, local_model_restated_or_noted)
 {
     static struct mtg_cfg cfg;
@@ -567,6 +677,75 @@ Test(k8s_job, resolve_layers_flags_over_the_cr)
                   MTG_OK);
     cr_assert(strstr(err.msg, "--token-file") && strstr(err.msg, "mtgan-token"), "%s", err.msg);
     cr_assert_eq(cfg.port, 9090, "cfg is untouched on failure");
+    env_down(&e);
+}
+
+/* The config layer's own refusal, when the async half comes from a --config file. */
+Test(k8s_job, resolve_deterministic_cr_with_async_config_file)
+{
+    struct env e;
+    env_up(&e, NULL);
+    char *cr = sample_with("deterministic", "true");
+    cr_assert_eq(fake_apiserver_put_job(e.fa, "mtgan", "digits-mtgan", cr), 0);
+    free(cr);
+    char file[] = "/tmp/mtgan-k8s-cfg-XXXXXX";
+    int fd = mkstemp(file);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\"aggregation\": {\"mode\": \"async\"}}\n");
+    fclose(f);
+    static struct mtg_cfg cfg;
+    struct mtg_k8s_job job;
+    struct mtg_err err = {0};
+    char *argv[] = {"mtgan-server", "--job", "digits-mtgan", "--token-file", e.tok, "--config", file,
+                    NULL};
+    mtg_cfg_defaults(&cfg);
+    cr_assert_neq(mtg_k8s_job_resolve(e.kc, "digits-mtgan", &cfg, MTG_CFG_BIN_SERVER, 7, argv,
+                                      empty_env, &job, &err),
+                  MTG_OK);
+    cr_assert(strstr(err.msg, "MultiTaskGANJob mtgan/digits-mtgan"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "aggregation.mode \"async\"") && strstr(err.msg, "train.deterministic"),
+              "both keys are named: %s", err.msg);
+
+    /* Without the file the same CR resolves, deterministic. */
+    char *argv2[] = {"mtgan-server", "--job", "digits-mtgan", "--token-file", e.tok, NULL};
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_resolve(e.kc, "digits-mtgan", &cfg, MTG_CFG_BIN_SERVER, 5, argv2,
+                                     empty_env, &job, &err),
+                 MTG_OK, "%s", err.msg);
+    cr_assert(cfg.train.deterministic);
+    unlink(file);
+    env_down(&e);
+}
+
+/* PacGAN needs model.pack to divide model.batch (64 unless a --config file sets it). */
+Test(k8s_job, resolve_pack_must_divide_the_batch)
+{
+    struct env e;
+    env_up(&e, NULL);
+    char *cr = sample_with("model.pack", "3");
+    cr_assert_eq(fake_apiserver_put_job(e.fa, "mtgan", "digits-mtgan", cr), 0);
+    free(cr);
+    static struct mtg_cfg cfg;
+    struct mtg_k8s_job job;
+    struct mtg_err err = {0};
+    char *argv[] = {"mtgan-server", "--job", "digits-mtgan", "--token-file", e.tok, NULL};
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(cfg.model.batch, 64);
+    cr_assert_neq(mtg_k8s_job_resolve(e.kc, "digits-mtgan", &cfg, MTG_CFG_BIN_SERVER, 5, argv,
+                                      empty_env, &job, &err),
+                  MTG_OK);
+    cr_assert(strstr(err.msg, "MultiTaskGANJob mtgan/digits-mtgan: spec.model.pack: 3 does not divide "
+                              "model.batch 64"), "%s", err.msg);
+
+    cr = sample_with("model.pack", "4");
+    cr_assert_eq(fake_apiserver_put_job(e.fa, "mtgan", "digits-mtgan", cr), 0);
+    free(cr);
+    mtg_cfg_defaults(&cfg);
+    cr_assert_eq(mtg_k8s_job_resolve(e.kc, "digits-mtgan", &cfg, MTG_CFG_BIN_SERVER, 5, argv,
+                                     empty_env, &job, &err),
+                 MTG_OK, "%s", err.msg);
+    cr_assert_eq(cfg.model.recipe.pack, 4);
     env_down(&e);
 }
 
