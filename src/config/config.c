@@ -227,6 +227,9 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
         return mtg_err_set(err, MTG_EINVAL,
                            "scheduler.server.memory_budget_mb is implemented for protocol mtgan only; "
                            "set it to 0 with protocol sgda");
+    if (c->model.batch % c->model.recipe.pack != 0)
+        return mtg_err_set(err, MTG_EINVAL, "model.pack %d does not divide model.batch %d", c->model.recipe.pack,
+                           c->model.batch);
     /* Arrival order and wall-clock stops are exactly what deterministic mode rules out. */
     if (c->train.deterministic && c->aggregation.mode == MTG_CFG_AGG_ASYNC)
         return mtg_err_set(err, MTG_EINVAL,

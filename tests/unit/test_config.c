@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,4 +640,40 @@ Test(config, every_key_is_documented)
         }
     }
     cr_assert_eq(missing, 0, "%d key(s) missing from docs/config.md", missing);
+}
+
+/* DESIGN §4's DCGAN-28 from the config: it trains, its samples come out in [0, 1], and it needs 28x28 data. */
+Test(config, dcgan_preset_builds_trains_and_samples_in_unit_range)
+{
+    static struct mtg_cfg c;
+    mtg_cfg_defaults(&c);
+    struct mtg_err err = {0};
+    const char *json = "{\"model\": {\"batch\": 8},\n"
+                       " \"tasks\": [{\"id\": \"fashion-1\", \"generator\": {\"preset\": \"dcgan\", \"width\": 8,\n"
+                       "              \"latent_dim\": 16}, \"discriminator\": {\"preset\": \"dcgan\", \"width\": 8,\n"
+                       "              \"mbstd\": 4}}]}";
+    cr_assert_eq(mtg_cfg_load_string(&c, json, "dcgan", &err), MTG_OK, "%s", err.msg);
+    struct mtg_gan_cfg gc;
+    cr_assert_eq(mtg_cfg_gan(&c, "fashion-1", 784, &gc, &err), MTG_OK, "%s", err.msg);
+    cr_assert(mtg_gan_spec_tanh_out(&gc.g), "the DCGAN generator ends in tanh");
+    struct mtg_gan *gan = mtg_gan_new(&gc, MTG_GAN_FULL, 3, &err);
+    cr_assert_not_null(gan, "%s", err.msg);
+    static float real[8 * 784], x[16 * 784];
+    for (int i = 0; i < 8 * 784; i++)
+        real[i] = (float)((i * 7) % 11) / 10.0f;
+    struct mtg_gan_stats st;
+    for (int s = 0; s < 2; s++)
+        mtg_gan_step(gan, real, &st);
+    cr_assert(isfinite(st.d_loss) && isfinite(st.g_loss));
+    mtg_gan_sample(gan, x, 16, 5);
+    float lo = 1, hi = 0;
+    for (int i = 0; i < 16 * 784; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    cr_assert(lo >= 0.0f && hi <= 1.0f && hi > lo, "samples in [%g, %g]", (double)lo, (double)hi);
+    mtg_gan_free(gan);
+    /* 8x8 digits cannot feed a 28x28 DCGAN: the error names the key. */
+    cr_assert_neq(mtg_cfg_gan(&c, "fashion-1", 64, &gc, &err), MTG_OK);
+    cr_assert(strstr(err.msg, "generator.preset dcgan") && strstr(err.msg, "784"), "%s", err.msg);
 }
