@@ -20,7 +20,11 @@
  * every caller: training mode, i.e. batch statistics of the sampled batch
  * (the DCGAN practice; PyTorch's DCGAN example never switches G to eval),
  * with the running statistics left untouched, so sampling never changes a
- * model. Because a sample then depends on its batch, a generator whose
+ * model. Not the running statistics: they travel with the weights (the EMA,
+ * deltas and FedAvg average them too), so the served EMA generator would
+ * normalise with an average of G's past statistics rather than those of
+ * its own weights (the mismatch BigGAN's "standing statistics" recompute);
+ * not measured here. Because a sample then depends on its batch, a generator whose
  * forward mixes samples (batch norm, minibatch stddev) is always run on
  * whole groups of MTG_GAN_SAMPLE_GROUP latents, the last one filled up
  * with latents that are drawn and dropped: sample i of a seed is the same
