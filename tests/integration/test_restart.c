@@ -256,8 +256,9 @@ Test(restart, sigkill_resumes_from_the_last_checkpoint)
     struct tp_resp m = model(r.srv.port, 0, "generator");
     cr_assert_eq(mtg_blob_decode((const uint8_t *)m.body, m.len, NULL, &gb, &err), MTG_OK, "%s", err.msg);
     tp_resp_free(&m);
-    const struct mtg_blob_tensor *a = mtg_blob_find(ckb, "digit-0/g"), *b = mtg_blob_find(gb, "g");
-    cr_assert(a && b, "tensor digit-0/g in the checkpoint, g in the model");
+    /* models/generator serves the EMA of G (model.ema, on by default), checkpointed beside G. */
+    const struct mtg_blob_tensor *a = mtg_blob_find(ckb, "digit-0/g_ema"), *b = mtg_blob_find(gb, "g");
+    cr_assert(a && b, "tensor digit-0/g_ema in the checkpoint, g in the model");
     cr_expect(a->n == b->n && memcmp(a->data, b->data, a->n * sizeof(float)) == 0,
               "served generator differs from the checkpointed one");
     mtg_blob_free(ckb);
