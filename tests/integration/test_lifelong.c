@@ -7,6 +7,11 @@
  * warm start must pay: from the same known models, warm-started digit-7 has
  * a lower FD early in training than from scratch, and reaches the full
  * quality target.
+ *
+ * Every server runs in deterministic mode (train.deterministic): quality is
+ * judged at fixed step counts while training waits, so which evaluations
+ * exist, what they say and when a task stops are functions of the seed,
+ * never of the machine's load. The wall-clock limits below only catch hangs.
  */
 #include <cJSON.h>
 #include <criterion/criterion.h>
@@ -131,7 +136,8 @@ static void write_cfg(const char *path, const char *state_dir, const char *tasks
     snprintf(text, sizeof text,
              "{\"state_dir\": \"%s\", \"data\": {\"tasks\": [%s]}, \"log_level\": \"info\", \"n_edges\": 1,\n"
              " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": %d}},\n"
-             " \"train\": {\"eval_every\": 20, \"max_steps\": %d, \"reference\": \"%s/reference-digits.json\"}}\n",
+             " \"train\": {\"eval_every\": 20, \"max_steps\": %d, \"deterministic\": true,\n"
+             "            \"reference\": \"%s/reference-digits.json\"}}\n",
              state_dir, tasks, local_steps, max_steps, data ? data : "data");
     cr_assert_eq(tp_write_file(path, text), 0);
 }
@@ -188,7 +194,7 @@ static struct arm run_arm(const char *dir, const char *known, const char *name, 
     struct arm a = {.steps = -1};
     double fd[256], last = -1, last_fd = -1, t0 = tp_now_s();
     int done = 0;
-    while (!done && tp_now_s() - t0 < 150 * tp_time_scale()) {
+    while (!done && tp_now_s() - t0 < 400 * tp_time_scale()) {
         tp_sleep_ms(50);
         cJSON *t = tp_get_json(s.port, "/v1/tasks/digit-7");
         cJSON *q = t ? cJSON_GetObjectItem(t, "quality") : NULL;
@@ -255,7 +261,7 @@ Test(lifelong, warm_start_beats_scratch_early_and_reaches_the_full_target, .time
     cr_assert_geq(edge, 0);
     double t0 = tp_now_s();
     int all = 0;
-    while (!all && tp_now_s() - t0 < 150 * tp_time_scale()) {
+    while (!all && tp_now_s() - t0 < 400 * tp_time_scale()) {
         tp_sleep_ms(250);
         all = !isnan(tp_status_number(s.port, "tasks.digit-0.reached_s")) &&
               !isnan(tp_status_number(s.port, "tasks.digit-1.reached_s")) &&
