@@ -172,7 +172,7 @@ struct mtg_cfg {
          * IDX files ("" = the Debian package's); filled in by resolve. */
         char path[MTG_CFG_PATH_MAX];
         /* Most rows of each class read from the train split (edges' shards, train-local, and
-         * the fashion-mnist classifier's slice); 0 = every row. Keeps tests and demos small. */
+         * the fashion-mnist ceiling's slice); 0 = every row. Keeps tests and demos small. */
         int limit_per_class;
         struct {
             int tasks_per_edge_min;

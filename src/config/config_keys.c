@@ -113,7 +113,7 @@ static const struct mtg_cfg_key top_keys[] = {
     {INT("data.limit_per_class", data.limit_per_class, 0, MTG_DATA_MAX_ROWS), .env = "MTGAN_LIMIT_PER_CLASS",
      .flag = "limit-per-class", .bins = DATA_BINS, .meta = "N",
      .help = "most rows of each class read from the train split (edges, train-local, the fashion-mnist "
-             "classifier); 0 = all"},
+             "ceiling); 0 = all"},
     OBJ("data.partition"),
     {INT("data.partition.tasks_per_edge_min", data.partition.tasks_per_edge_min, 1, 256),
      .help = "fewest tasks an edge holds (clamped to the task count)"},

@@ -6,34 +6,44 @@
 #include "core/status.h"
 #include "data/dataset.h"
 #include "data/fashion.h"
+#include "quality/cnn_judge.h"
 #include "quality/quality.h"
 
 #define CACHE_PATH_MAX 1100
 
-static int fashion_evaluator(const char *dir, int limit, const char *cache, struct mtg_quality **out,
+/* quality.c reads features at its classifier's layer MTG_QUALITY_FEATURE_LAYER: the judge's must be that one. */
+_Static_assert(MTG_CNN_JUDGE_FEATURE_LAYER == MTG_QUALITY_FEATURE_LAYER,
+               "the conv judge's feature layer is not the one quality.c reads");
+
+static int fashion_evaluator(const char *dir, int limit, const char *state_dir, struct mtg_quality **out,
                              struct mtg_err *err)
 {
-    struct mtg_dataset *train = NULL, *test = NULL;
-    struct mtg_net *clf = NULL;
-    struct mtg_quality_cfg qc;
-    mtg_quality_cfg_default(&qc);
-    qc.epochs = MTG_QUALITY_FASHION_EPOCHS;
+    struct mtg_dataset *slice = NULL, *test = NULL;
+    struct mtg_net *judge = NULL;
+    struct mtg_cnn_judge_cfg jc;
+    mtg_cnn_judge_cfg_default(&jc);
+    char cache[CACHE_PATH_MAX] = "";
+    struct mtg_err cerr = {0};
+    if (state_dir && state_dir[0] && mtg_cnn_judge_cache_path(state_dir, cache, sizeof cache, &cerr) != MTG_OK)
+        mtg_log(MTG_LOG_WARN, "quality", "%s: the fashion-mnist judge is not cached", cerr.msg);
     int per_class = limit > 0 && limit < MTG_QUALITY_FASHION_PER_CLASS ? limit : MTG_QUALITY_FASHION_PER_CLASS;
-    int rc = mtg_data_fashion_load(dir, MTG_DATA_TRAIN, per_class, &train, err);
+    int trained = 0;
+    int rc = mtg_data_fashion_load(dir, MTG_DATA_TRAIN, per_class, &slice, err);
     if (rc == MTG_OK)
         rc = mtg_data_fashion_load(dir, MTG_DATA_TEST, 0, &test, err);
     if (rc == MTG_OK)
-        rc = mtg_quality_classifier_load_or_train(cache, train, &qc, &clf, err);
+        rc = mtg_cnn_judge_fashion(dir, &jc, cache[0] ? cache : NULL, &judge, &trained, err);
     if (rc == MTG_OK)
-        rc = mtg_quality_new(clf, test, out, err); /* consumes clf */
-    if (rc == MTG_OK && (rc = mtg_quality_set_ceiling(*out, train, err)) != MTG_OK) {
+        rc = mtg_quality_new(judge, test, out, err); /* consumes judge */
+    if (rc == MTG_OK && (rc = mtg_quality_set_ceiling(*out, slice, err)) != MTG_OK) {
         mtg_quality_free(*out);
         *out = NULL;
     }
     if (rc == MTG_OK)
-        mtg_log(MTG_LOG_INFO, "quality", "fashion-mnist classifier: %d train images per class, test accuracy %.3f",
-                per_class, mtg_quality_ref_accuracy(*out));
-    mtg_data_free(train);
+        mtg_log(MTG_LOG_INFO, "quality",
+                "fashion-mnist judge: conv net %s, test accuracy %.3f; ceiling from %d train images per class",
+                trained ? "trained" : "cached", mtg_quality_ref_accuracy(*out), per_class);
+    mtg_data_free(slice);
     mtg_data_free(test);
     return rc;
 }
@@ -48,14 +58,13 @@ int mtg_quality_new_for_dataset(int kind, const char *path, int limit_per_class,
     if (!info || info->side == 0)
         return mtg_err_set(err, MTG_EINVAL, "quality: dataset %s has no classifier (the ring is judged by mode coverage)",
                            info ? info->name : "(unknown)");
+    if (kind != MTG_DATA_KIND_DIGITS)
+        return fashion_evaluator(path, limit_per_class, state_dir, out, err);
     char cache[CACHE_PATH_MAX] = "";
     if (state_dir && state_dir[0]) {
-        int n = kind == MTG_DATA_KIND_DIGITS ? snprintf(cache, sizeof cache, "%s/classifier.blob", state_dir)
-                                             : snprintf(cache, sizeof cache, "%s/classifier-%s.blob", state_dir, info->name);
+        int n = snprintf(cache, sizeof cache, "%s/classifier.blob", state_dir);
         if (n < 0 || (size_t)n >= sizeof cache)
             return mtg_err_set(err, MTG_ERANGE, "quality: state_dir too long for the classifier cache");
     }
-    if (kind == MTG_DATA_KIND_DIGITS)
-        return mtg_quality_new_digits(path, cache[0] ? cache : NULL, NULL, out, err);
-    return fashion_evaluator(path, limit_per_class, cache[0] ? cache : NULL, out, err);
+    return mtg_quality_new_digits(path, cache[0] ? cache : NULL, NULL, out, err);
 }

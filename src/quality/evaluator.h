@@ -5,12 +5,13 @@
  *
  *   digits        - the MLP classifier on the digits train split, the
  *                   held-out split as reference (mtg_quality_new_digits)
- *   fashion-mnist - the same MLP classifier (784 -> 256 -> 128 -> 10) trained
- *                   on the first MTG_QUALITY_FASHION_PER_CLASS images of each
- *                   class of the train split (fewer with data.limit_per_class),
- *                   the test split (1,000 per class) as reference, and that
- *                   train slice - the images the generators learn from - for
- *                   the real-vs-real ceiling
+ *   fashion-mnist - the conv judge (cnn_judge.h: conv 4x4/2 -> 32 -> dense
+ *                   128 -> 10, features at the 128-d layer) trained on the
+ *                   whole train split, the test split (1,000 per class) as
+ *                   reference, and the first MTG_QUALITY_FASHION_PER_CLASS
+ *                   train images of each class (fewer with
+ *                   data.limit_per_class) - the images the generators learn
+ *                   from - for the real-vs-real ceiling
  *   ring          - none: the ring is judged by mode coverage (quality/ring.h)
  *
  *     struct mtg_quality *q;
@@ -25,20 +26,20 @@
 struct mtg_err;
 struct mtg_quality;
 
-/* Images per class the Fashion-MNIST classifier trains on: ~10 s of training, not minutes. */
+/* Train images per class of the Fashion-MNIST ceiling: ~1 s of features, a class size like the reference's. */
 #define MTG_QUALITY_FASHION_PER_CLASS 1000
-/* Epochs over that slice (digits: 30 over ~1,400 images; here 10 over 10,000 already converge). */
-#define MTG_QUALITY_FASHION_EPOCHS 10
 
 /*
  * The evaluator of dataset kind (enum mtg_data_kind) with data at path
  * (data.path: the digits file, the Fashion-MNIST directory, NULL/"" = its
  * default). limit_per_class > 0 (data.limit_per_class) shrinks the
- * Fashion-MNIST classifier's slice further; digits always use their whole
- * train split. The trained classifier is cached in state_dir
- * (classifier.blob for digits, classifier-<dataset>.blob otherwise; NULL or
- * "" = no cache) and reused while data and settings match. MTG_EINVAL for
- * the ring. Caller frees *out with mtg_quality_free().
+ * Fashion-MNIST ceiling's slice; it never changes a judge. Classifiers are
+ * cached and reused while data and settings match: the digits one in
+ * state_dir/classifier.blob, the Fashion-MNIST judge once per machine
+ * (mtg_cnn_judge_cache_path: $MTGAN_CACHE_DIR, $XDG_CACHE_HOME/mtgan or
+ * ~/.cache/mtgan, else state_dir; the first build trains it, ~40 s on one
+ * core). NULL or "" state_dir = no cache. MTG_EINVAL for the ring. Caller
+ * frees *out with mtg_quality_free().
  */
 int mtg_quality_new_for_dataset(int kind, const char *path, int limit_per_class, const char *state_dir,
                                 struct mtg_quality **out, struct mtg_err *err);
