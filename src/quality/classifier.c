@@ -75,41 +75,33 @@ static int new_classifier(const struct mtg_dataset *train, const struct mtg_qual
     return *out ? MTG_OK : err ? err->code : MTG_ENOMEM;
 }
 
-int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
-                                 struct mtg_net **out, struct mtg_err *err)
+int mtg_quality_fit(struct mtg_net *m, const struct mtg_dataset *train, const struct mtg_quality_fit_opts *o,
+                    struct mtg_err *err)
 {
     int rc;
-    struct mtg_net *m = NULL;
     struct mtg_adam *opt = NULL;
     struct mtg_data_epoch *ep = NULL;
     float *xb = NULL, *dlogits = NULL;
     int *idx = NULL, *yb = NULL;
-    if (!train || !cfg || !out)
-        return mtg_err_set(err, MTG_EINVAL, "quality: NULL argument");
-    *out = NULL;
-    if (mtg_data_n(train) < 1)
-        return mtg_err_set(err, MTG_EINVAL, "quality: empty train set");
-    rc = new_classifier(train, cfg, &m, err);
-    if (rc != MTG_OK)
-        return rc;
+    const int n = mtg_data_n(train), dim = mtg_data_dim(train), classes = mtg_data_n_classes(train);
+    if (n < 1 || o->epochs < 1 || o->batch < 1 || dim != mtg_net_in_dim(m) || classes != mtg_net_out_dim(m))
+        return mtg_err_set(err, MTG_EINVAL, "quality: %d rows of %d features, %d classes do not fit a %d -> %d net",
+                           n, dim, classes, mtg_net_in_dim(m), mtg_net_out_dim(m));
     /* Separate streams for init and batch order: changing epochs keeps the init. */
     struct mtg_rng root, init_rng;
-    mtg_rng_seed(&root, cfg->seed);
+    mtg_rng_seed(&root, o->seed);
     mtg_rng_fork(&root, 1, &init_rng);
     mtg_net_init_params(m, &init_rng);
 
-    /* Classification, not a GAN: Adam's usual betas, not DESIGN §4's 0.5. */
-    struct mtg_adam_cfg acfg = {.lr = cfg->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    /* Classification, not a GAN: Adam's usual betas (Kingma & Ba 2015), not the GAN recipe's. */
+    struct mtg_adam_cfg acfg = {.lr = o->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     opt = mtg_adam_new(mtg_net_param_count(m), &acfg, err);
-    if (!opt) {
-        rc = err ? err->code : MTG_ENOMEM;
-        goto fail;
-    }
-    int n = mtg_data_n(train), dim = mtg_data_dim(train), classes = mtg_data_n_classes(train);
+    if (!opt)
+        return err ? err->code : MTG_ENOMEM;
     rc = mtg_data_epoch_new(n, mtg_rng_u64(&root), &ep, err);
     if (rc != MTG_OK)
         goto fail;
-    int batch = cfg->batch < n ? cfg->batch : n;
+    const int batch = o->batch < n ? o->batch : n;
     xb = malloc((size_t)batch * (size_t)dim * sizeof *xb);
     dlogits = malloc((size_t)batch * (size_t)classes * sizeof *dlogits);
     idx = malloc((size_t)batch * sizeof *idx);
@@ -120,23 +112,31 @@ int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct m
     }
     const int *labels = mtg_data_labels(train);
     /* ceil(n / batch) steps per epoch: every sample seen once per epoch on average. */
-    long steps = (long)cfg->epochs * ((n + batch - 1) / batch);
+    const long per_epoch = (n + batch - 1) / batch, steps = (long)o->epochs * per_epoch;
+    double loss_sum = 0.0;
     for (long s = 0; s < steps; s++) {
+        if (o->lr_decay) {
+            /* A linear decay towards 0 lets the last epochs settle instead of bouncing at the first step size. */
+            acfg.lr = o->lr * (float)(steps - s) / (float)steps;
+            mtg_adam_set_cfg(opt, &acfg);
+        }
         mtg_data_epoch_next(ep, batch, idx);
         mtg_data_gather(mtg_data_x(train), dim, idx, batch, xb);
         for (int i = 0; i < batch; i++)
             yb[i] = labels[idx[i]];
         const float *logits = mtg_net_forward(m, xb, batch);
-        mtg_loss_softmax_xent(logits, yb, batch, classes, dlogits);
+        loss_sum += mtg_loss_softmax_xent(logits, yb, batch, classes, dlogits);
         mtg_net_zero_grad(m);
         mtg_net_backward(m, dlogits, batch, MTG_NET_PARAM_GRAD);
         mtg_adam_step(opt, mtg_net_params(m), mtg_net_grads(m));
+        if (o->who && (s + 1) % per_epoch == 0) {
+            mtg_log(MTG_LOG_INFO, "quality", "%s: epoch %ld/%d loss %.4f", o->who, (s + 1) / per_epoch, o->epochs,
+                    loss_sum / (double)per_epoch);
+            loss_sum = 0.0;
+        }
     }
-    *out = m;
-    m = NULL;
     rc = MTG_OK;
 fail:
-    mtg_net_free(m);
     mtg_adam_free(opt);
     mtg_data_epoch_free(ep);
     free(xb);
@@ -144,6 +144,28 @@ fail:
     free(idx);
     free(yb);
     return rc;
+}
+
+int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct mtg_quality_cfg *cfg,
+                                 struct mtg_net **out, struct mtg_err *err)
+{
+    if (!train || !cfg || !out)
+        return mtg_err_set(err, MTG_EINVAL, "quality: NULL argument");
+    *out = NULL;
+    if (mtg_data_n(train) < 1)
+        return mtg_err_set(err, MTG_EINVAL, "quality: empty train set");
+    struct mtg_net *m = NULL;
+    int rc = new_classifier(train, cfg, &m, err);
+    if (rc != MTG_OK)
+        return rc;
+    const struct mtg_quality_fit_opts o = {.epochs = cfg->epochs, .batch = cfg->batch, .lr = cfg->lr, .seed = cfg->seed};
+    rc = mtg_quality_fit(m, train, &o, err);
+    if (rc != MTG_OK) {
+        mtg_net_free(m);
+        return rc;
+    }
+    *out = m;
+    return MTG_OK;
 }
 
 double mtg_quality_classifier_accuracy(struct mtg_net *clf, const struct mtg_dataset *ds)

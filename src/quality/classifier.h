@@ -49,6 +49,28 @@ int mtg_quality_classifier_train(const struct mtg_dataset *train, const struct m
 double mtg_quality_classifier_accuracy(struct mtg_net *clf, const struct mtg_dataset *ds);
 
 /*
+ * How mtg_quality_fit trains: softmax cross-entropy, Adam with the usual
+ * betas (0.9, 0.999) at lr, or decaying linearly to 0 over the run with
+ * lr_decay; who (e.g. "cnn judge") logs one line per epoch, NULL is silent.
+ */
+struct mtg_quality_fit_opts {
+    int epochs;
+    int batch;
+    float lr;
+    int lr_decay;
+    uint64_t seed;     /* init (stream 1) and minibatch order */
+    const char *who;
+};
+
+/*
+ * The one classifier training loop (the MLP classifier and the conv judge
+ * share it): initialises m's parameters from o->seed, then epochs x
+ * ceil(n / batch) minibatch steps over train. m is the caller's; 0 or an error.
+ */
+int mtg_quality_fit(struct mtg_net *m, const struct mtg_dataset *train, const struct mtg_quality_fit_opts *o,
+                    struct mtg_err *err);
+
+/*
  * Loads the classifier cached at path if it was trained with this cfg on
  * this exact train data (a key over both is stored in the blob); otherwise
  * trains it and, when path is non-NULL, writes the cache atomically. A

@@ -1,4 +1,5 @@
 #include "quality/cnn_judge.h"
+#include "quality/classifier.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -124,111 +125,36 @@ static double now_s(void)
 int mtg_cnn_judge_train(const struct mtg_dataset *train, const struct mtg_cnn_judge_cfg *cfg,
                         struct mtg_net **out, struct mtg_err *err)
 {
-    int rc;
-    struct mtg_net *m = NULL;
-    struct mtg_adam *opt = NULL;
-    struct mtg_data_epoch *ep = NULL;
-    float *xb = NULL, *dlogits = NULL;
-    int *idx = NULL, *yb = NULL;
     if (!train || !cfg || !out)
         return mtg_err_set(err, MTG_EINVAL, "cnn judge: NULL argument");
     *out = NULL;
     if (mtg_data_n(train) < 1)
         return mtg_err_set(err, MTG_EINVAL, "cnn judge: empty train set");
     int side = 0;
-    rc = data_side(train, &side, err);
+    struct mtg_net *m = NULL;
+    int rc = data_side(train, &side, err);
     if (rc == MTG_OK)
         rc = mtg_cnn_judge_new(cfg, side, mtg_data_n_classes(train), &m, err);
     if (rc != MTG_OK)
         return rc;
     mtg_net_set_train(m, 1);
-    /* Separate streams for init and batch order: changing epochs keeps the init. */
-    struct mtg_rng root, init_rng;
-    mtg_rng_seed(&root, cfg->seed);
-    mtg_rng_fork(&root, 1, &init_rng);
-    mtg_net_init_params(m, &init_rng);
-
-    /* Classification, not a GAN: Adam's usual betas (Kingma & Ba 2015), not DESIGN §4's 0.5. */
-    struct mtg_adam_cfg acfg = {.lr = cfg->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-    opt = mtg_adam_new(mtg_net_param_count(m), &acfg, err);
-    if (!opt) {
-        rc = err ? err->code : MTG_ENOMEM;
-        goto fail;
+    const struct mtg_quality_fit_opts o = {.epochs = cfg->epochs, .batch = cfg->batch, .lr = cfg->lr,
+                                           .lr_decay = 1, .seed = cfg->seed, .who = "cnn judge"};
+    double t0 = now_s();
+    rc = mtg_quality_fit(m, train, &o, err);
+    if (rc != MTG_OK) {
+        mtg_net_free(m);
+        return rc;
     }
-    int n = mtg_data_n(train), dim = mtg_data_dim(train), classes = mtg_data_n_classes(train);
-    rc = mtg_data_epoch_new(n, mtg_rng_u64(&root), &ep, err);
-    if (rc != MTG_OK)
-        goto fail;
-    int batch = cfg->batch < n ? cfg->batch : n;
-    xb = malloc((size_t)batch * (size_t)dim * sizeof *xb);
-    dlogits = malloc((size_t)batch * (size_t)classes * sizeof *dlogits);
-    idx = malloc((size_t)batch * sizeof *idx);
-    yb = malloc((size_t)batch * sizeof *yb);
-    if (!xb || !dlogits || !idx || !yb) {
-        rc = mtg_err_set(err, MTG_ENOMEM, "cnn judge: out of memory for training buffers");
-        goto fail;
-    }
-    const int *labels = mtg_data_labels(train);
-    long per_epoch = (n + batch - 1) / batch, steps = (long)cfg->epochs * per_epoch;
-    double t0 = now_s(), loss_sum = 0.0;
-    mtg_log(MTG_LOG_INFO, "quality", "cnn judge: training on %d images, %d epochs of %ld steps", n, cfg->epochs,
-            per_epoch);
-    for (long s = 0; s < steps; s++) {
-        /* A linear decay towards 0 lets the last epochs settle instead of bouncing at the
-         * first step size. */
-        acfg.lr = cfg->lr * (float)(steps - s) / (float)steps;
-        mtg_adam_set_cfg(opt, &acfg);
-        mtg_data_epoch_next(ep, batch, idx);
-        mtg_data_gather(mtg_data_x(train), dim, idx, batch, xb);
-        for (int i = 0; i < batch; i++)
-            yb[i] = labels[idx[i]];
-        const float *logits = mtg_net_forward(m, xb, batch);
-        loss_sum += mtg_loss_softmax_xent(logits, yb, batch, classes, dlogits);
-        mtg_net_zero_grad(m);
-        mtg_net_backward(m, dlogits, batch, MTG_NET_PARAM_GRAD);
-        mtg_adam_step(opt, mtg_net_params(m), mtg_net_grads(m));
-        if ((s + 1) % per_epoch == 0) {
-            mtg_log(MTG_LOG_INFO, "quality", "cnn judge: epoch %ld/%d loss %.4f (%.1f s)", (s + 1) / per_epoch,
-                    cfg->epochs, loss_sum / (double)per_epoch, now_s() - t0);
-            loss_sum = 0.0;
-        }
-    }
+    mtg_log(MTG_LOG_INFO, "quality", "cnn judge: trained on %d images in %.1f s", mtg_data_n(train), now_s() - t0);
     mtg_net_set_train(m, 0);
     *out = m;
-    m = NULL;
-    rc = MTG_OK;
-fail:
-    mtg_net_free(m);
-    mtg_adam_free(opt);
-    mtg_data_epoch_free(ep);
-    free(xb);
-    free(dlogits);
-    free(idx);
-    free(yb);
-    return rc;
+    return MTG_OK;
 }
 
 double mtg_cnn_judge_accuracy(struct mtg_net *net, const struct mtg_dataset *ds)
 {
-    int n = mtg_data_n(ds), dim = mtg_data_dim(ds), classes = mtg_net_out_dim(net);
-    int chunk = mtg_net_max_batch(net);
-    const int *labels = mtg_data_labels(ds);
-    if (n == 0 || dim != mtg_net_in_dim(net))
-        return 0.0;
-    long correct = 0;
-    for (int r = 0; r < n; r += chunk) {
-        int b = n - r < chunk ? n - r : chunk;
-        const float *y = mtg_net_forward(net, mtg_data_x(ds) + (size_t)r * (size_t)dim, b);
-        for (int i = 0; i < b; i++) {
-            const float *row = y + (size_t)i * (size_t)classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (row[c] > row[best])
-                    best = c;
-            correct += best == labels[r + i];
-        }
-    }
-    return (double)correct / (double)n;
+    return mtg_data_dim(ds) == mtg_net_in_dim(net) ? mtg_quality_classifier_accuracy(net, ds) : 0.0;
 }
 
 /* FNV-1a, 64-bit (Fowler, Noll, Vo): cheap and good enough to detect a stale cache. */
