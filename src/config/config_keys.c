@@ -80,8 +80,9 @@ static const struct mtg_cfg_key top_keys[] = {
     {STR("json_out", json_out), .flag = "json", .bins = JSON_BINS, .meta = "FILE",
      .help = "also write the summary as JSON to FILE"},
     {INT("n_edges", n_edges, 1, 4096), .env = "MTGAN_EDGES", .flag = "edges",
-     .bins = BIN(DEMO) | BIN(BENCH) | BIN(EDGE), .meta = "N",
-     .help = "edge processes to start (edge: shards in the data partition)"},
+     .bins = BIN(DEMO) | BIN(BENCH) | BIN(EDGE) | BIN(SERVER), .meta = "N",
+     .help = "edge processes to start (edge: shards in the data partition; a deterministic server: edges it "
+             "waits for before the first round)"},
     OBJ("auth"),
     {STR("auth.token_file", token_file), .env = "MTGAN_TOKEN_FILE", .flag = "token-file",
      .bins = BIN(SERVER) | BIN(EDGE) | BIN(DEMO), .meta = "FILE",

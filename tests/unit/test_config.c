@@ -257,9 +257,9 @@ Test(config, flags_forms_positionals_and_errors)
     char *bogus[] = {"mtgan-server", "--bogus", "1", NULL};
     cr_expect_eq(mtg_cfg_parse_args(c, MTG_CFG_BIN_SERVER, 3, bogus, &args, &err), MTG_EINVAL);
     cr_expect_not_null(strstr(err.msg, "unknown flag --bogus"), "%s", err.msg);
-    char *wrong_bin[] = {"mtgan-server", "--edges", "3", NULL};
+    char *wrong_bin[] = {"mtgan-server", "--server", "http://127.0.0.1:1", NULL};
     cr_expect_eq(mtg_cfg_parse_args(c, MTG_CFG_BIN_SERVER, 3, wrong_bin, &args, &err), MTG_EINVAL);
-    cr_expect_not_null(strstr(err.msg, "unknown flag --edges for mtgan-server"), "%s", err.msg);
+    cr_expect_not_null(strstr(err.msg, "unknown flag --server for mtgan-server"), "%s", err.msg);
     char *short_flag[] = {"mtgan-server", "-p", NULL};
     cr_expect_eq(mtg_cfg_parse_args(c, MTG_CFG_BIN_SERVER, 2, short_flag, &args, &err), MTG_EINVAL);
     char *no_value[] = {"mtgan-server", "--port", NULL};
