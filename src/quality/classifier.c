@@ -191,8 +191,7 @@ double mtg_quality_classifier_accuracy(struct mtg_net *clf, const struct mtg_dat
     return (double)correct / (double)n;
 }
 
-/* FNV-1a, 64-bit (Fowler, Noll, Vo): cheap and good enough to detect a stale cache. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+uint64_t mtg_quality_fnv1a(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
@@ -209,19 +208,20 @@ uint64_t mtg_quality_classifier_key(const struct mtg_dataset *train,
     int32_t ints[7] = {1 /* key format */, cfg->hidden1, cfg->hidden2, cfg->epochs, cfg->batch,
                        mtg_data_n(train), mtg_data_dim(train)};
     uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, ints, sizeof ints);
-    h = fnv1a(h, &cfg->lr, sizeof cfg->lr);
-    h = fnv1a(h, &cfg->seed, sizeof cfg->seed);
-    h = fnv1a(h, mtg_data_x(train),
+    h = mtg_quality_fnv1a(h, ints, sizeof ints);
+    h = mtg_quality_fnv1a(h, &cfg->lr, sizeof cfg->lr);
+    h = mtg_quality_fnv1a(h, &cfg->seed, sizeof cfg->seed);
+    h = mtg_quality_fnv1a(h, mtg_data_x(train),
               (size_t)mtg_data_n(train) * (size_t)mtg_data_dim(train) * sizeof(float));
-    h = fnv1a(h, mtg_data_labels(train), (size_t)mtg_data_n(train) * sizeof(int));
+    h = mtg_quality_fnv1a(h, mtg_data_labels(train), (size_t)mtg_data_n(train) * sizeof(int));
     return h;
 }
 
-int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const char *path,
-                                struct mtg_err *err)
+int mtg_quality_net_save(const struct mtg_net *net, const char *prefix, uint64_t key, const char *path,
+                         unsigned blob_flags, struct mtg_err *err)
 {
-    int rc;
+    char kname[64];
+    snprintf(kname, sizeof kname, "%s.key", prefix);
     struct mtg_blob *b = mtg_blob_new(err);
     if (!b)
         return err ? err->code : MTG_ENOMEM;
@@ -229,38 +229,47 @@ int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const c
     for (int i = 0; i < KEY_PARTS; i++)
         parts[i] = (float)((key >> (16 * i)) & 0xffffu);
     uint32_t kdim = KEY_PARTS;
-    rc = mtg_blob_add(b, "clf.key", 1, &kdim, parts, MTG_DTYPE_F32, err);
+    int rc = mtg_blob_add(b, kname, 1, &kdim, parts, MTG_DTYPE_F32, err);
     if (rc == MTG_OK)
-        rc = mtg_model_flat_to_blob(clf, mtg_net_params_const(clf), "clf", MTG_DTYPE_F32, true, b, err);
+        rc = mtg_model_flat_to_blob(net, mtg_net_params_const(net), prefix, MTG_DTYPE_F32, true, b, err);
     if (rc == MTG_OK)
-        rc = mtg_blob_write_file(b, path, 0, err);
+        rc = mtg_blob_write_file(b, path, blob_flags, err);
     mtg_blob_free(b);
     return rc;
 }
 
-int mtg_quality_classifier_load(struct mtg_net *clf, uint64_t key, const char *path,
-                                struct mtg_err *err)
+int mtg_quality_net_load(struct mtg_net *net, const char *prefix, uint64_t key, const char *path,
+                         struct mtg_err *err)
 {
+    char kname[64];
+    snprintf(kname, sizeof kname, "%s.key", prefix);
     struct mtg_blob *b = NULL;
-    int rc = mtg_blob_read_file(path, NULL, &b, err);
+    int rc = mtg_blob_read_file(path, NULL, &b, err); /* checks the CRC before anything else */
     if (rc != MTG_OK)
         return rc;
-    const struct mtg_blob_tensor *k = mtg_blob_find(b, "clf.key");
+    const struct mtg_blob_tensor *k = mtg_blob_find(b, kname);
     if (!k || k->rank != 1 || k->n != KEY_PARTS) {
-        rc = mtg_err_set(err, MTG_EFORMAT, "%s: no classifier key tensor", path);
+        rc = mtg_err_set(err, MTG_EFORMAT, "%s: no %s tensor", path, kname);
         goto done;
     }
     uint64_t stored = 0;
-    for (int i = 0; i < KEY_PARTS; i++)
-        stored |= (uint64_t)k->data[i] << (16 * i);
+    for (int i = 0; i < KEY_PARTS; i++) {
+        float part = k->data[i];
+        if (!(part >= 0.0f && part <= 65535.0f) || part != (float)(uint32_t)part) {
+            rc = mtg_err_set(err, MTG_EFORMAT, "%s: key part %d is %g, not a 16-bit integer", path, i,
+                             (double)part);
+            goto done;
+        }
+        stored |= (uint64_t)(uint32_t)part << (16 * i);
+    }
     if (stored != key) {
         rc = mtg_err_set(err, MTG_ECONFLICT, "%s: cached for other data or settings", path);
         goto done;
     }
-    /* Check first, then copy: a corrupt cache leaves clf as it was. */
+    /* Check first, then copy: a corrupt cache leaves net as it was. */
     rc = mtg_blob_check_finite(b, err);
     if (rc == MTG_OK) {
-        /* The key is the one "clf." tensor that is not a parameter: leave it out of the model check. */
+        /* The key is the one prefixed tensor that is not a parameter: leave it out of the model check. */
         struct mtg_blob *params = mtg_blob_new(err);
         if (!params) {
             rc = err ? err->code : MTG_ENOMEM;
@@ -271,13 +280,27 @@ int mtg_quality_classifier_load(struct mtg_net *clf, uint64_t key, const char *p
             if (t != k)
                 rc = mtg_blob_add_ref(params, t->name, t->rank, t->dims, t->data, MTG_DTYPE_F32, err);
         }
-        if (rc == MTG_OK && (rc = mtg_model_from_blob(clf, "clf", params, err)) != MTG_OK)
+        if (rc == MTG_OK && (rc = mtg_model_from_blob(net, prefix, params, err)) != MTG_OK)
             mtg_err_wrap(err, "%s", path);
         mtg_blob_free(params);
+    } else {
+        mtg_err_wrap(err, "%s", path);
     }
 done:
     mtg_blob_free(b);
     return rc;
+}
+
+int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const char *path,
+                                struct mtg_err *err)
+{
+    return mtg_quality_net_save(clf, "clf", key, path, 0, err);
+}
+
+int mtg_quality_classifier_load(struct mtg_net *clf, uint64_t key, const char *path,
+                                struct mtg_err *err)
+{
+    return mtg_quality_net_load(clf, "clf", key, path, err);
 }
 
 int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_dataset *train,

@@ -16,6 +16,7 @@
 #ifndef MTG_QUALITY_CLASSIFIER_H
 #define MTG_QUALITY_CLASSIFIER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mtg_err;
@@ -82,6 +83,23 @@ int mtg_quality_classifier_load_or_train(const char *path, const struct mtg_data
                                          struct mtg_err *err);
 
 /* Writes clf's parameters to path as a blob (tensors "clf.<i>.w", "clf.<i>.b", "clf.key"). */
+/* FNV-1a, 64-bit (Fowler, Noll, Vo), continuing from h (0xcbf29ce484222325 to start): cache keys. */
+uint64_t mtg_quality_fnv1a(uint64_t h, const void *data, size_t n);
+
+/*
+ * A trained net as a cache file: its parameters as "<prefix>.<layer>.<name>"
+ * tensors plus "<prefix>.key" (key as four 16-bit floats), written with
+ * blob_flags (MTG_BLOB_ZLIB or 0). Load is all or nothing: MTG_ECONFLICT for
+ * another key (a cache for other data or settings), MTG_EFORMAT / MTG_ECRC /
+ * MTG_ENOTFINITE for a corrupt file, MTG_ENOTFOUND for none; net is
+ * untouched on failure. The classifier ("clf") and the conv judge ("judge")
+ * both cache this way.
+ */
+int mtg_quality_net_save(const struct mtg_net *net, const char *prefix, uint64_t key, const char *path,
+                         unsigned blob_flags, struct mtg_err *err);
+int mtg_quality_net_load(struct mtg_net *net, const char *prefix, uint64_t key, const char *path,
+                         struct mtg_err *err);
+
 int mtg_quality_classifier_save(const struct mtg_net *clf, uint64_t key, const char *path,
                                 struct mtg_err *err);
 

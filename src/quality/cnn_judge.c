@@ -25,8 +25,6 @@
  * it - 28 MB at 256, 14 MB at 64 - and the evaluator keeps a judge plus one clone per evaluation
  * resident; building the Fashion-MNIST evaluator measured no slower at 64 than at 256. */
 #define PREDICT_BATCH 64
-/* The key is stored as 4 floats of 16 bits each: exact in float32. */
-#define KEY_PARTS 4
 /* Bumped whenever the meaning of a key changes (the architecture's code, the training loop). */
 #define KEY_FORMAT 1
 
@@ -157,17 +155,6 @@ double mtg_cnn_judge_accuracy(struct mtg_net *net, const struct mtg_dataset *ds)
     return mtg_data_dim(ds) == mtg_net_in_dim(net) ? mtg_quality_classifier_accuracy(net, ds) : 0.0;
 }
 
-/* FNV-1a, 64-bit (Fowler, Noll, Vo): cheap and good enough to detect a stale cache. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* zlib's CRC-32 over any length (its length argument is 32-bit). */
 static uint32_t crc_all(const void *data, size_t n)
 {
@@ -188,7 +175,7 @@ uint64_t mtg_cnn_judge_data_key(const struct mtg_dataset *ds)
     uint32_t parts[5] = {(uint32_t)n, (uint32_t)dim, (uint32_t)mtg_data_n_classes(ds),
                          crc_all(mtg_data_x(ds), n * dim * sizeof(float)),
                          crc_all(mtg_data_labels(ds), n * sizeof(int))};
-    return fnv1a(0xcbf29ce484222325ULL, parts, sizeof parts);
+    return mtg_quality_fnv1a(0xcbf29ce484222325ULL, parts, sizeof parts);
 }
 
 /* CRC-32 and size of the file at path, read in blocks. MTG_ENOTFOUND when it does not exist. */
@@ -244,9 +231,9 @@ int mtg_cnn_judge_fashion_data_key(const char *dir, uint64_t *out, struct mtg_er
                                gz);
         if (rc != MTG_OK)
             return rc;
-        h = fnv1a(h, &gzipped, sizeof gzipped);
-        h = fnv1a(h, &crc, sizeof crc);
-        h = fnv1a(h, &size, sizeof size);
+        h = mtg_quality_fnv1a(h, &gzipped, sizeof gzipped);
+        h = mtg_quality_fnv1a(h, &crc, sizeof crc);
+        h = mtg_quality_fnv1a(h, &size, sizeof size);
     }
     *out = h;
     return MTG_OK;
@@ -258,112 +245,25 @@ uint64_t mtg_cnn_judge_key(const struct mtg_cnn_judge_cfg *cfg, int side, int n_
     int32_t ints[8] = {KEY_FORMAT, cfg->conv,  cfg->hidden, cfg->per_class,
                        cfg->epochs, cfg->batch, side,        n_classes};
     uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, ints, sizeof ints);
-    h = fnv1a(h, &cfg->lr, sizeof cfg->lr);
-    h = fnv1a(h, &cfg->seed, sizeof cfg->seed);
-    h = fnv1a(h, &data_key, sizeof data_key);
+    h = mtg_quality_fnv1a(h, ints, sizeof ints);
+    h = mtg_quality_fnv1a(h, &cfg->lr, sizeof cfg->lr);
+    h = mtg_quality_fnv1a(h, &cfg->seed, sizeof cfg->seed);
+    h = mtg_quality_fnv1a(h, &data_key, sizeof data_key);
     return h;
-}
-
-static void tensor_name(const struct mtg_net_tensor *t, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "judge.%d.%s", t->layer, t->name);
 }
 
 int mtg_cnn_judge_save(const struct mtg_net *net, uint64_t key, const char *path, struct mtg_err *err)
 {
     if (!net || !path)
         return mtg_err_set(err, MTG_EINVAL, "cnn judge: NULL argument");
-    struct mtg_blob *b = mtg_blob_new(err);
-    if (!b)
-        return err ? err->code : MTG_ENOMEM;
-    float parts[KEY_PARTS];
-    for (int i = 0; i < KEY_PARTS; i++)
-        parts[i] = (float)((key >> (16 * i)) & 0xffffu);
-    uint32_t kdim = KEY_PARTS;
-    int rc = mtg_blob_add(b, "judge.key", 1, &kdim, parts, MTG_DTYPE_F32, err);
-    const float *params = mtg_net_params_const(net);
-    for (int k = 0; rc == MTG_OK && k < mtg_net_n_tensors(net); k++) {
-        struct mtg_net_tensor t;
-        mtg_net_tensor(net, k, &t);
-        char name[48];
-        uint32_t dims[4];
-        for (int d = 0; d < t.rank; d++)
-            dims[d] = (uint32_t)t.dims[d];
-        tensor_name(&t, name, sizeof name);
-        rc = mtg_blob_add_ref(b, name, t.rank, dims, params + t.offset, MTG_DTYPE_F32, err);
-    }
-    if (rc == MTG_OK)
-        rc = mtg_blob_write_file(b, path, MTG_BLOB_ZLIB, err);
-    mtg_blob_free(b);
-    return rc;
+    return mtg_quality_net_save(net, "judge", key, path, MTG_BLOB_ZLIB, err);
 }
 
 int mtg_cnn_judge_load(struct mtg_net *net, uint64_t key, const char *path, struct mtg_err *err)
 {
-    struct mtg_blob *b = NULL;
-    float *staged = NULL;
     if (!net || !path)
         return mtg_err_set(err, MTG_EINVAL, "cnn judge: NULL argument");
-    int rc = mtg_blob_read_file(path, NULL, &b, err); /* checks the CRC before anything else */
-    if (rc != MTG_OK)
-        return rc;
-    const struct mtg_blob_tensor *k = mtg_blob_find(b, "judge.key");
-    if (!k || k->rank != 1 || k->n != KEY_PARTS) {
-        rc = mtg_err_set(err, MTG_EFORMAT, "%s: no judge key tensor", path);
-        goto done;
-    }
-    uint64_t stored = 0;
-    for (int i = 0; i < KEY_PARTS; i++) {
-        float part = k->data[i];
-        if (!(part >= 0.0f && part <= 65535.0f) || part != (float)(uint32_t)part) {
-            rc = mtg_err_set(err, MTG_EFORMAT, "%s: judge key part %d is %g, not a 16-bit integer", path, i,
-                             (double)part);
-            goto done;
-        }
-        stored |= (uint64_t)(uint32_t)part << (16 * i);
-    }
-    if (stored != key) {
-        rc = mtg_err_set(err, MTG_ECONFLICT, "%s: cached for other data or settings", path);
-        goto done;
-    }
-    int nt = mtg_net_n_tensors(net);
-    if (mtg_blob_count(b) != (size_t)nt + 1) {
-        rc = mtg_err_set(err, MTG_EFORMAT, "%s: %zu tensors, the judge has %d + key", path, mtg_blob_count(b), nt);
-        goto done;
-    }
-    /* Stage every tensor before touching net, so a bad file leaves it as it was. */
-    size_t np = mtg_net_param_count(net);
-    staged = malloc(np * sizeof *staged);
-    if (!staged) {
-        rc = mtg_err_set(err, MTG_ENOMEM, "cnn judge: out of memory loading %s", path);
-        goto done;
-    }
-    for (int i = 0; i < nt; i++) {
-        struct mtg_net_tensor t;
-        mtg_net_tensor(net, i, &t);
-        char name[48];
-        tensor_name(&t, name, sizeof name);
-        const struct mtg_blob_tensor *bt = mtg_blob_find(b, name);
-        int same = bt && bt->rank == t.rank && bt->n == t.count;
-        for (int d = 0; same && d < t.rank; d++)
-            same = bt->dims[d] == (uint32_t)t.dims[d];
-        if (!same) {
-            rc = mtg_err_set(err, MTG_EFORMAT, "%s: tensor %s missing or not of the judge's shape", path, name);
-            goto done;
-        }
-        memcpy(staged + t.offset, bt->data, t.count * sizeof *staged);
-    }
-    rc = mtg_blob_check_finite(b, err);
-    if (rc != MTG_OK) {
-        mtg_err_wrap(err, "%s", path);
-        goto done;
-    }
-    memcpy(mtg_net_params(net), staged, np * sizeof *staged);
-done:
-    free(staged);
-    mtg_blob_free(b);
-    return rc;
+    return mtg_quality_net_load(net, "judge", key, path, err);
 }
 
 /* Where load_or_train gets its training data: given, or read only on a cache miss. */
