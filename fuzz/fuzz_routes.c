@@ -309,7 +309,8 @@ static char *take_line(const uint8_t **p, const uint8_t *end)
 static void parse_query(char *q)
 {
     args.n = 0;
-    for (char *tok = q; tok && *tok && args.n < MAX_ARGS;) {
+    /* One slot stays free for the pinned wait_ms, however many arguments the input holds. */
+    for (char *tok = q; tok && *tok && args.n < MAX_ARGS - 1;) {
         char *amp = strchr(tok, '&');
         if (amp)
             *amp = '\0';
@@ -323,11 +324,9 @@ static void parse_query(char *q)
             args.n++;
         tok = amp ? amp + 1 : NULL;
     }
-    if (args.n < MAX_ARGS) {
-        args.key[args.n] = "wait_ms";
-        args.val[args.n] = "0";
-        args.n++;
-    }
+    args.key[args.n] = "wait_ms";
+    args.val[args.n] = "0";
+    args.n++;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
