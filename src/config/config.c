@@ -38,12 +38,12 @@ static void net_from_spec(struct mtg_cfg_net *net, const struct mtg_net_spec *sp
         net->layers.width[i] = s->width[i];
     net->activation = s->n_layers > 1 ? s->act[0] : MTG_ACT_RELU;
     net->output_activation = s->act[s->n_layers - 1];
-    net->latent_dim = s->in_dim;
+    net->latent_dim = 0; /* the preset's own: mlp s->in_dim, dcgan DESIGN §4's 64 */
     net->lr = pretty_float(opt->lr);
     net->betas[0] = pretty_float(opt->beta1);
     net->betas[1] = pretty_float(opt->beta2);
     net->leaky_slope = pretty_float(s->leaky_slope);
-    net->preset = MTG_CFG_PRESET_MLP;
+    net->preset = MTG_CFG_PRESET_AUTO;
     net->width = 64;
     net->norm = MTG_CFG_NORM_BATCH;
 }
@@ -373,6 +373,14 @@ void mtg_cfg_edge_at(const struct mtg_cfg *c, int i, struct mtg_cfg_edge *out)
 }
 
 /* Dense hidden layers of net followed by one output layer of width out_w and activation out_act. */
+/* auto: convolutional nets for 28x28 images, dense stacks for everything smaller. */
+static enum mtg_cfg_preset resolve_preset(int preset, int data_dim)
+{
+    if (preset != MTG_CFG_PRESET_AUTO)
+        return (enum mtg_cfg_preset)preset;
+    return data_dim == 28 * 28 ? MTG_CFG_PRESET_DCGAN : MTG_CFG_PRESET_MLP;
+}
+
 /* DCGAN-28 (DESIGN §4) for a G (latent > 0) or a D, with the config's overrides. */
 static int dcgan_spec(const struct mtg_cfg_net *net, int latent, int data_dim, struct mtg_net_spec *out,
                       const char *what, struct mtg_err *err)
@@ -426,12 +434,15 @@ int mtg_cfg_task_gan(const struct mtg_cfg_task *t, int data_dim, struct mtg_gan_
         return mtg_err_set(err, MTG_EINVAL, "task %s: data_dim %d outside [1, %d]", t->id, data_dim,
                            MTG_NET_MAX_DIM);
     mtg_gan_cfg_default(out, data_dim);
-    int rc = t->generator.preset == MTG_CFG_PRESET_DCGAN
-                 ? dcgan_spec(&t->generator, t->generator.latent_dim, data_dim, &out->g, "generator", err)
-                 : net_to_spec(&t->generator, t->generator.latent_dim, data_dim, t->generator.output_activation,
-                               &out->g, "generator", err);
+    bool g_conv = resolve_preset(t->generator.preset, data_dim) == MTG_CFG_PRESET_DCGAN;
+    int latent = t->generator.latent_dim > 0 ? t->generator.latent_dim
+                 : g_conv                    ? MTG_CFG_DCGAN_LATENT
+                                             : out->g.in_shape[0];
+    int rc = g_conv ? dcgan_spec(&t->generator, latent, data_dim, &out->g, "generator", err)
+                    : net_to_spec(&t->generator, latent, data_dim, t->generator.output_activation, &out->g,
+                                  "generator", err);
     if (rc == MTG_OK)
-        rc = t->discriminator.preset == MTG_CFG_PRESET_DCGAN
+        rc = resolve_preset(t->discriminator.preset, data_dim) == MTG_CFG_PRESET_DCGAN
                  ? dcgan_spec(&t->discriminator, 0, data_dim, &out->d, "discriminator", err)
                  : net_to_spec(&t->discriminator, data_dim, 1, MTG_ACT_NONE, &out->d, "discriminator", err);
     if (rc != MTG_OK)

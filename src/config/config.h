@@ -108,14 +108,16 @@ struct mtg_cfg_net {
     double lr;
     double betas[2];
     double leaky_slope;
-    /* Architecture preset (DESIGN §4): mlp = layers/activation above; dcgan = the DCGAN-28 nets. */
+    /* Architecture preset (DESIGN §4): mlp = layers/activation above; dcgan = the DCGAN-28 nets;
+     * auto = dcgan on 28x28 images, mlp otherwise (what a user of each dataset expects). */
     int preset;                     /* enum mtg_cfg_preset */
     int width;                      /* dcgan: base channels (G 2w -> w -> 1, D w -> 2w) */
     int norm;                       /* dcgan G: enum mtg_cfg_norm */
     int mbstd;                      /* dcgan D: minibatch-stddev group (0 off, -1 whole batch, >= 2) */
 };
 
-enum mtg_cfg_preset { MTG_CFG_PRESET_MLP = 0, MTG_CFG_PRESET_DCGAN = 1 };
+enum mtg_cfg_preset { MTG_CFG_PRESET_MLP = 0, MTG_CFG_PRESET_DCGAN = 1, MTG_CFG_PRESET_AUTO = 2 };
+#define MTG_CFG_DCGAN_LATENT 64 /* DESIGN §4: DCGAN-28's z */
 enum mtg_cfg_norm { MTG_CFG_NORM_BATCH = 0, MTG_CFG_NORM_NONE = 1 };
 
 struct mtg_cfg_task {

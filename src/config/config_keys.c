@@ -18,7 +18,7 @@ static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
 static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */
-static const char *const preset_names[] = {"mlp", "dcgan", NULL};  /* enum mtg_cfg_preset */
+static const char *const preset_names[] = {"mlp", "dcgan", "auto", NULL};  /* enum mtg_cfg_preset */
 static const char *const norm_names[] = {"batch", "none", NULL};   /* enum mtg_cfg_norm */
 static const char *const dataset_names[] = {"digits", "ring", "fashion-mnist", NULL}; /* enum mtg_data_kind */
 static const char *const spol_names[] = {"fixed", "profiled", "async", NULL};
@@ -222,7 +222,8 @@ static const struct mtg_cfg_key top_keys[] = {
     {.path = pre ".leaky_slope", .kind = MTG_CFG_K_DBL, .off = T_OFF(m.leaky_slope), .lo = 0,    \
      .hi = 1, .flags = MTG_CFG_F_HI_OPEN, .help = "negative slope of leaky_relu"},                 \
     {.path = pre ".preset", .kind = MTG_CFG_K_ENUM, .off = T_OFF(m.preset), .names = preset_names, \
-     .help = "architecture: mlp (layers, activation) or dcgan (DCGAN-28, 28x28 images)"},        \
+     .help = "architecture: mlp (layers, activation), dcgan (DCGAN-28, 28x28 images), "          \
+             "auto (dcgan on 28x28 images, else mlp)"},                                           \
     {.path = pre ".width", .kind = MTG_CFG_K_INT, .off = T_OFF(m.width), .lo = 1, .hi = 4096,     \
      .help = "dcgan: base channels (G 2w->w->1, D w->2w)"}
 
@@ -234,7 +235,7 @@ static const struct mtg_cfg_key task_keys[] = {
      .off = T_OFF(generator.output_activation), .names = act_names,
      .help = "G output activation (data in [0,1]: sigmoid)"},
     {.path = "generator.latent_dim", .kind = MTG_CFG_K_INT, .off = T_OFF(generator.latent_dim),
-     .lo = 1, .hi = MTG_NET_MAX_DIM, .help = "z dimension"},
+     .lo = 0, .hi = MTG_NET_MAX_DIM, .help = "z dimension; 0 = the preset's (mlp 32, dcgan 64)"},
     {.path = "generator.norm", .kind = MTG_CFG_K_ENUM, .off = T_OFF(generator.norm), .names = norm_names,
      .help = "dcgan G: batch norm after its dense and first convT layer, or none"},
     NET_KEYS("discriminator", discriminator),

@@ -99,11 +99,17 @@ const struct field mtg_k8s_task_fields[] = {
     {"generator.latentDim", F_INT, "generator.latent_dim", NULL},
     {"generator.lr", F_NUM, "generator.lr", NULL},
     {"generator.betas", F_NUMS, "generator.betas", NULL},
+    {"generator.preset", F_STR, "generator.preset", NULL},
+    {"generator.width", F_INT, "generator.width", NULL},
+    {"generator.norm", F_STR, "generator.norm", NULL},
     {"discriminator", F_OBJ, NULL, NULL},
     {"discriminator.layers", F_INTS, "discriminator.layers", NULL},
     {"discriminator.activation", F_STR, "discriminator.activation", NULL},
     {"discriminator.lr", F_NUM, "discriminator.lr", NULL},
     {"discriminator.betas", F_NUMS, "discriminator.betas", NULL},
+    {"discriminator.preset", F_STR, "discriminator.preset", NULL},
+    {"discriminator.width", F_INT, "discriminator.width", NULL},
+    {"discriminator.mbstd", F_INT, "discriminator.mbstd", NULL},
 };
 
 const size_t mtg_k8s_n_spec_fields = sizeof mtg_k8s_spec_fields / sizeof mtg_k8s_spec_fields[0];

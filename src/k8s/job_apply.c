@@ -104,6 +104,12 @@ static int net_diff(const struct mtg_cfg_net *a, const struct mtg_cfg_net *b, co
         *what = "lr";
     else if (a->betas[0] != b->betas[0] || a->betas[1] != b->betas[1])
         *what = "betas";
+    else if (a->preset != b->preset)
+        *what = "preset";
+    else if (a->width != b->width)
+        *what = "width";
+    else if (a->norm != b->norm || a->mbstd != b->mbstd)
+        *what = a->norm != b->norm ? "norm" : "mbstd";
     else
         return 0;
     return 1;

@@ -2,7 +2,8 @@
  * test_fashion.c - data.dataset fashion-mnist end to end: a real
  * mtgan-server and 2 mtgan-edge processes on 127.0.0.1 train two
  * Fashion-MNIST tasks (T-shirt/top and Trouser) from the Debian package
- * dataset-fashion-mnist, on a 100-images-per-class slice
+ * dataset-fashion-mnist with the default preset (auto: DCGAN-28 on 28x28
+ * images, at width 8 to stay fast), on a 100-images-per-class slice
  * (--limit-per-class) and a small step budget, in deterministic mode. A
  * train.reference with an unreachable FD keeps both tasks training to the
  * budget, so "done" means the budget was spent. Checks: training completes,
@@ -78,6 +79,8 @@ Test(fashion, two_edges_train_two_tasks_to_the_budget)
              "{\"seed\": 5, \"log_level\": \"info\", \"state_dir\": \"%s/state\", \"n_edges\": %d,\n"
              " \"data\": {\"dataset\": \"fashion-mnist\", \"tasks\": [0, 1], \"limit_per_class\": %d,\n"
              "          \"partition\": {\"tasks_per_edge_min\": 10, \"tasks_per_edge_max\": 10}},\n"
+             " \"tasks\": [{\"id\": \"fashion-0\", \"generator\": {\"width\": 8}, \"discriminator\": {\"width\": 8}},\n"
+             "           {\"id\": \"fashion-1\", \"generator\": {\"width\": 8}, \"discriminator\": {\"width\": 8}}],\n"
              " \"scheduler\": {\"server\": {\"local_steps\": 100}},\n"
              " \"train\": {\"max_steps\": %d, \"eval_every\": 200, \"deterministic\": true,\n"
              "           \"reference\": \"%s\"}}\n",

@@ -642,6 +642,29 @@ Test(config, every_key_is_documented)
     cr_assert_eq(missing, 0, "%d key(s) missing from docs/config.md", missing);
 }
 
+/* preset auto (the default): DCGAN-28 with DESIGN §4's z(64) on 28x28 images, dense stacks on 8x8 digits. */
+Test(config, auto_preset_picks_dcgan_for_28x28_images_only)
+{
+    static struct mtg_cfg c;
+    mtg_cfg_defaults(&c);
+    struct mtg_err err = {0};
+    struct mtg_gan_cfg gc;
+    cr_assert_eq(mtg_cfg_gan(&c, "fashion-1", 784, &gc, &err), MTG_OK, "%s", err.msg);
+    cr_assert(mtg_gan_spec_tanh_out(&gc.g), "28x28 data gets the DCGAN generator (tanh out)");
+    cr_assert_eq(gc.g.in_shape[0], MTG_CFG_DCGAN_LATENT, "DCGAN z is %d", gc.g.in_shape[0]);
+    bool conv = false;
+    for (int i = 0; i < gc.d.n_layers; i++)
+        conv = conv || gc.d.layer[i].op == MTG_OP_CONV2D;
+    cr_assert(conv, "28x28 data gets the convolutional D");
+    cr_assert_eq(mtg_cfg_gan(&c, "digit-1", 64, &gc, &err), MTG_OK, "%s", err.msg);
+    cr_assert_not(mtg_gan_spec_tanh_out(&gc.g), "8x8 digits keep the dense sigmoid generator");
+    for (int i = 0; i < gc.d.n_layers; i++)
+        cr_assert_eq(gc.d.layer[i].op == MTG_OP_CONV2D, false, "digits D has no conv layer");
+    struct mtg_gan_cfg core;
+    mtg_gan_cfg_default(&core, 64);
+    cr_assert_eq(gc.g.in_shape[0], core.g.in_shape[0], "mlp z comes from the core default");
+}
+
 /* DESIGN §4's DCGAN-28 from the config: it trains, its samples come out in [0, 1], and it needs 28x28 data. */
 Test(config, dcgan_preset_builds_trains_and_samples_in_unit_range)
 {

@@ -464,7 +464,7 @@ Test(k8s_job, bad_fields_are_named_by_spec_path)
                       "spec.scheduler.server.roundDeadlineMs: expected integer in [1, 3600000]");
     expect_spec_error("tasks[1].generator.latentDim", "2.5",
                       "spec.tasks[1].generator.latentDim: expected integer, got number 2.5");
-    expect_spec_error("tasks[1].generator.latentDim", "0", "spec.tasks[1].generator.latentDim:");
+    expect_spec_error("tasks[1].generator.latentDim", "-1", "spec.tasks[1].generator.latentDim:");
     expect_spec_error("tasks[0].generator.betas", "[0.5, \"x\"]",
                       "spec.tasks[0].generator.betas[1]: expected number");
     expect_spec_error("tasks[0].discriminator.activation", "\"swish\"",
