@@ -32,9 +32,9 @@ Datasets (see DATASETS at the bottom of the file; add one by writing a class lik
   fashion-mnist  28x28 Fashion-MNIST from /usr/share/datasets/fashion-mnist (Debian package
                  dataset-fashion-mnist), tasks fashion-0..9, pixels /255 like src/data/fashion.c,
                  metrics in the 128-d penultimate features of a small CNN trained here with
-                 torch and cached in ~/.cache/mtgan-judge/. Loading a DCGAN generator blob is a
-                 TODO (FashionMnist.load_generator); without --model-dir the script prints the
-                 CNN's test accuracy and the real-vs-real ceilings.
+                 torch and cached in ~/.cache/mtgan-judge/ (its own architecture, not mtgan's
+                 judge); generators of any layer list (DCGAN-28) rebuilt with torch; without
+                 --model-dir the script prints the CNN's test accuracy and the real-vs-real ceilings.
 
 Usage:
   /usr/bin/python3 bench/judge.py --dataset digits --model-dir runs/demo-mtgan [--json out.json]
@@ -249,6 +249,120 @@ class MLPGenerator:
 
     def sample(self, n, rng):
         return self.forward(rng.standard_normal((n, self.z_dim)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer-list generator (src/core/net.h): "spec.g.net" is a [1 + n_layers, 10] table. Row 0:
+# format, input C, H, W, n_layers, leaky_slope, bn_momentum, bn_eps. Row 1 + i: op, out, kernel,
+# stride, pad, reshape C, H, W, fused activation, mbstd group. Parameters "g.<i>.w/.b" (dense W
+# [in, out]; conv2d W [out_c, in_c, k, k]; convT W [in_c, out_c, k, k], PyTorch's layouts) and
+# "g.<i>.gamma/.beta/.rmean/.rvar" (batch norm). Rebuilt here with torch.nn.functional, not with
+# any mtgan code. mtgan samples batch-norm generators in training mode (batch statistics, running
+# statistics untouched) over groups of 64 z, the way they train, so this does the same; a
+# tanh generator's [-1, 1] output is mapped to the data's [0, 1].
+# ---------------------------------------------------------------------------------------------
+OP_DENSE, OP_CONV, OP_CONVT, OP_BN, OP_ACT, OP_RESHAPE, OP_MBSTD = range(7)
+SAMPLE_GROUP = 64
+
+
+class NetGenerator:
+    def __init__(self, tensors, prefix="g"):
+        spec = tensors.get("spec.%s.net" % prefix)
+        if spec is None:
+            raise BlobError("no tensor spec.%s.net: not a layer-list generator" % prefix)
+        if spec.ndim != 2 or spec.shape[1] != 10 or spec.shape[0] < 2 or np.any(spec[:, :5] != np.round(spec[:, :5])):
+            raise BlobError("spec.%s.net has shape %s, want [1 + n_layers, 10] of integers" % (prefix, spec.shape))
+        hdr = spec[0]
+        if int(hdr[0]) != 1 or int(hdr[4]) != spec.shape[0] - 1:
+            raise BlobError("spec.%s.net: format %d with %d layers in %d rows" % (prefix, hdr[0], hdr[4], spec.shape[0]))
+        self.in_shape = tuple(int(v) for v in hdr[1:4])
+        self.slope, self.eps = float(hdr[5]), float(hdr[7])
+        self.layers, self.mixes = [], False
+        shape = self.in_shape
+        for i, row in enumerate(spec[1:]):
+            op, out, k, st, pad = (int(v) for v in row[:5])
+            act, group = int(row[8]), int(row[9])
+            p = {n: tensors.get("%s.%d.%s" % (prefix, i, n)) for n in ("w", "b", "gamma", "beta")}
+            if op == OP_DENSE:
+                fin = int(np.prod(shape))
+                if p["w"] is None or p["w"].shape != (fin, out):
+                    raise BlobError("layer %d (dense): want w [%d, %d]" % (i, fin, out))
+                shape = (out, 1, 1)
+            elif op in (OP_CONV, OP_CONVT):
+                c, h, w = shape
+                want = (out, c, k, k) if op == OP_CONV else (c, out, k, k)
+                if p["w"] is None or p["w"].shape != want:
+                    raise BlobError("layer %d (conv): want w %s, got %s" % (i, want, None if p["w"] is None else p["w"].shape))
+                if st < 1 or pad < 0 or (op == OP_CONV and (h + 2 * pad - k) % st):
+                    raise BlobError("layer %d (conv): stride %d, pad %d do not fit %dx%d" % (i, st, pad, h, w))
+                if op == OP_CONV:
+                    shape = (out, (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1)
+                else:
+                    shape = (out, (h - 1) * st - 2 * pad + k, (w - 1) * st - 2 * pad + k)
+            elif op == OP_BN:
+                if p["gamma"] is None or p["gamma"].shape != (shape[0],):
+                    raise BlobError("layer %d (batchnorm): want gamma [%d]" % (i, shape[0]))
+                self.mixes = True
+            elif op == OP_RESHAPE:
+                new = tuple(int(v) for v in row[5:8])
+                if int(np.prod(new)) != int(np.prod(shape)):
+                    raise BlobError("layer %d (reshape): %s cannot become %s" % (i, shape, new))
+                shape = new
+            elif op == OP_MBSTD:
+                raise BlobError("layer %d: minibatch stddev belongs in a discriminator" % i)
+            elif op != OP_ACT:
+                raise BlobError("layer %d: unknown op %d" % (i, op))
+            if act not in ACT_NAMES:
+                raise BlobError("layer %d: unknown activation %d" % (i, act))
+            p["stride"], p["pad"] = st, pad
+            self.layers.append((op, act, shape, p))
+        for name, a in tensors.items():
+            if name.startswith(prefix + ".") and not np.all(np.isfinite(a)):
+                raise BlobError("tensor %r holds NaN or Inf" % name)
+        self.z_dim = int(np.prod(self.in_shape))
+        self.out_dim = int(np.prod(shape))
+        self.tanh_out = self.layers[-1][1] == ACT_TANH
+
+    def describe(self):
+        names = {OP_DENSE: "dense", OP_CONV: "conv", OP_CONVT: "convT", OP_BN: "bn", OP_ACT: "act",
+                 OP_RESHAPE: "reshape"}
+        return " -> ".join(["z%d" % self.z_dim] + ["%s%s%s" % (names[op], "x".join(map(str, sh)),
+                           "" if a == ACT_NONE else " " + ACT_NAMES[a]) for op, a, sh, _ in self.layers])
+
+    def forward(self, z):
+        import torch
+        import torch.nn.functional as F
+        t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32))  # noqa: E731
+        x = torch.as_tensor(np.asarray(z, np.float32)).reshape((-1,) + self.in_shape)
+        with torch.no_grad():
+            for op, act, shape, p in self.layers:
+                if op == OP_DENSE:
+                    x = x.reshape(len(x), -1) @ t(p["w"]) + t(p["b"])
+                elif op in (OP_CONV, OP_CONVT):
+                    f = F.conv2d if op == OP_CONV else F.conv_transpose2d
+                    x = f(x, t(p["w"]), t(p["b"]), stride=p["stride"], padding=p["pad"])
+                elif op == OP_BN:
+                    x = F.batch_norm(x, None, None, t(p["gamma"]), t(p["beta"]), training=True, eps=self.eps)
+                elif op == OP_RESHAPE:
+                    x = x.reshape((len(x),) + shape)
+                if act == ACT_RELU:
+                    x = torch.relu(x)
+                elif act == ACT_LEAKY:
+                    x = F.leaky_relu(x, self.slope)
+                elif act == ACT_SIGMOID:
+                    x = torch.sigmoid(x)
+                elif act == ACT_TANH:
+                    x = torch.tanh(x)
+        y = x.reshape(len(x), -1).numpy().astype(np.float64)
+        return 0.5 * (y + 1.0) if self.tanh_out else y
+
+    def sample(self, n, rng):
+        if not self.mixes:
+            return self.forward(rng.standard_normal((n, self.z_dim)))
+        out = []
+        for r in range(0, n, SAMPLE_GROUP):  # whole groups, surplus rows dropped, as mtgan samples
+            out.append(self.forward(rng.standard_normal((SAMPLE_GROUP, self.z_dim)))[: n - r])
+        return np.concatenate(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,22 +617,10 @@ class FashionMnist:
         return np.concatenate(feats), np.concatenate(preds)
 
     def load_generator(self, path):
-        # TODO(fashion generator): rebuild the DCGAN generator of DESIGN §4 (as bench/torch_core.py's
-        # build_dcgan G: z(64) -> dense 128*7*7 -> reshape 128x7x7 -> BN ReLU -> convT(128,64,4,2,1)
-        # -> BN ReLU -> convT(64,1,4,2,1) -> tanh) from the blob once the C export layout is fixed.
-        # What src/core/net.h says today: dense W is [in, out] (y = x W + b), conv2d W is
-        # [out_c, in_c, k, k] and conv-transpose2d W is [in_c, out_c, k, k] (both PyTorch layouts,
-        # so torch.nn.functional.conv_transpose2d(x, W, b, stride=2, padding=1) applies), BN keeps
-        # running mean/var among its parameters (eval mode: use them). Still unknown: the tensor names
-        # per layer index ("g.<i>.w" / ".b" / ".gamma" / ".beta" / running stats?), whether a
-        # "spec.g.*" tensor describes the op list, and whether reshape/act layers take an index.
-        # Output scale: G ends in tanh ([-1, 1]) while src/data/fashion.c scales real pixels to
-        # [0, 1]; map (x + 1) / 2 here unless the C side changes either end.
-        # Return an object with .sample(n, rng) -> [n, 784] float images in [0, 1], with z drawn
-        # from rng.standard_normal((n, 64)).
-        raise NotImplementedError(
-            "%s: loading a fashion-mnist (DCGAN) generator blob is not implemented yet: the C "
-            "export's tensor layout for conv generators is not fixed (see FashionMnist.load_generator)" % path)
+        g = NetGenerator(read_blob(path))
+        if g.out_dim != 784:
+            raise BlobError("generator gives %d values per sample, fashion-mnist has 784" % g.out_dim)
+        return g
 
 
 DATASETS = {"digits": Digits, "fashion-mnist": FashionMnist}
@@ -676,6 +778,13 @@ def self_test():
     assert np.allclose(g.forward(z), ref, atol=1e-4)
     t2 = {k: v for k, v in t.items() if not k.startswith("spec.")}
     assert MLPGenerator(parse_blob(encode_blob(t2))).acts == [ACT_RELU, ACT_SIGMOID]
+    # the same two dense layers as a layer list (spec.g.net) give the same images
+    spec = np.zeros((3, 10), np.float32)
+    spec[0, :8] = [1, 32, 1, 1, 2, 0.1, 0.1, 1e-5]
+    spec[1, [0, 1, 8]] = [OP_DENSE, 128, ACT_LEAKY]
+    spec[2, [0, 1, 8]] = [OP_DENSE, 64, ACT_TANH]
+    t3 = dict(t2, **{"spec.g.net": spec})
+    assert np.allclose(NetGenerator(parse_blob(encode_blob(t3))).forward(z), 0.5 * (ref + 1.0), atol=1e-4)
     # identical sets: every metric at its maximum; disjoint far-apart sets: zero
     x = rng.random((200, 8))
     m = manifold_metrics(x, x.copy(), 3)
@@ -683,7 +792,7 @@ def self_test():
     m = manifold_metrics(x, x + 10.0, 3)
     assert m["precision"] == m["recall"] == m["coverage"] == 0.0, m
     assert abs(frechet(x, x)) < 1e-6
-    print("self-test ok: blob parser (f32/f16, plain/zlib, CRC), MLP rebuild, metrics")
+    print("self-test ok: blob parser (f32/f16, plain/zlib, CRC), MLP and layer-list rebuild, metrics")
     return 0
 
 
