@@ -496,6 +496,13 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         if (ed->asg.item[k].task == task)
             item = &ed->asg.item[k];
     if (ed->asg.round != round || !item) {
+        /* Too late to count, but its timing is still the best profile of this edge: without it a
+         * deadline shorter than the edge's work would reject every round the same way. */
+        if (round == ed->prev.round && u->steps > 0) {
+            struct mtg_report late = {.edge = edge, .task = task, .steps = u->steps, .compute_s = u->compute_s,
+                                      .transfer_s = u->transfer_s, .loss_d = u->loss_d, .loss_g = u->loss_g};
+            mtg_sched_observe(fed->sched, &late);
+        }
         fed->rejected++;
         return mtg_err_set(err, MTG_ECONFLICT, "edge \"%s\": no open assignment for task \"%s\" in round %llu",
                            fed->edges[edge].id, t->id, (unsigned long long)round);

@@ -10,6 +10,8 @@
  * With priority on, an edge's step budget is split across its tasks in
  * proportion to (0.25 + quality_gap), so tasks further from the quality
  * target, and new tasks (gap 1), get more of it, while finished tasks get none.
+ * The round deadline grows to twice the slowest edge's predicted round when
+ * the configured one is shorter.
  */
 #include "sched/sched.h"
 #include "core/status.h"
@@ -73,10 +75,12 @@ static int profiled_plan(struct mtg_sched *s, const struct mtg_cluster_view *v, 
         if (t < target)
             target = t;
     }
+    double slowest_s = 0;
     for (int e = 0; e < v->n_edges && e < MTG_SCHED_MAX_EDGES; e++) {
         const struct mtg_sched_edge *ed = &v->edges[e];
         struct mtg_plan_edge *pe = &out->edge[e];
         int n = count_active(v, ed);
+        double planned_s = 0;
         if (!ed->alive || n == 0)
             continue;
         /* Unprofiled edges (first round) get the plain budget so they can be measured. */
@@ -104,8 +108,15 @@ static int profiled_plan(struct mtg_sched *s, const struct mtg_cluster_view *v, 
             pe->item[pe->n_items].task = ed->task[k];
             pe->item[pe->n_items].steps = (int)steps;
             pe->n_items++;
+            planned_s += (double)steps * p->step_s[e] + p->transfer_s[e];
         }
+        if (planned_s > slowest_s)
+            slowest_s = planned_s;
     }
+    /* A deadline shorter than the work it bounds closes every round empty (conv nets on slow edges
+     * did exactly that at the default 30 s): give the slowest planned edge twice its prediction. */
+    if (2e3 * slowest_s > (double)out->deadline_ms)
+        out->deadline_ms = 2e3 * slowest_s < (double)INT32_MAX ? (int)(2e3 * slowest_s) : INT32_MAX;
     return MTG_OK;
 }
 

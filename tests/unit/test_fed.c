@@ -226,3 +226,43 @@ Test(fed, task_at_budget_leaves_the_next_round)
     cr_assert_eq(info.active, 0, "quality feedback cannot revive a spent task");
     rig_down(&r);
 }
+
+/* A straggler's late update is refused, but its timing still profiles it: the next plan's deadline covers its work. */
+Test(fed, late_update_still_profiles_its_edge)
+{
+    struct mtg_sched_params sp = {.local_steps = 10, .round_deadline_ms = 1000, .min_steps = 1};
+    struct mtg_sched *sched = mtg_sched_new("profiled", &sp, NULL);
+    struct mtg_fed_opts o = {.round_deadline_ms = 1000, .server_lr = 1.0f, .edge_expiry_ms = 60000};
+    struct mtg_err err = {0};
+    struct mtg_fed *fed = mtg_fed_new(&o, sched, &err);
+    cr_assert_not_null(fed, "%s", err.msg);
+    struct mtg_gan_cfg c = small_cfg();
+    cr_assert_eq(mtg_fed_add_task(fed, "t0", &c, 1, &err), 0, "%s", err.msg);
+    size_t ng, nd;
+    mtg_fed_task_g(fed, 0, &ng);
+    mtg_fed_task_d(fed, 0, &nd);
+    float *dg = calloc(ng, sizeof(float)), *dd = calloc(nd, sizeof(float));
+    const char *ids[] = {"t0"};
+    int s[] = {10};
+    int slow = mtg_fed_register_edge(fed, "slow", 1, ids, s, 0, NULL);
+    mtg_fed_tick(fed, 0);
+    struct mtg_fed_assignment a;
+    cr_assert_eq(mtg_fed_get_assignment(fed, slow, 0, &a), MTG_OK);
+    cr_assert_eq(mtg_fed_tick(fed, 1000), 1, "round 1 closes at its deadline, empty");
+    /* 10 steps took 5 s: five times the whole deadline. */
+    struct mtg_fed_update u = {.dg = dg, .ng = ng, .dd = dd, .nd = nd, .steps = 10, .compute_s = 5.0};
+    cr_assert_eq(mtg_fed_submit(fed, slow, 0, a.round, &u, 5000, &err), MTG_ECONFLICT, "too late to count");
+    /* Round 2 (planned before the report) closes at 2000 s; the round opened now is planned with it. */
+    cr_assert_eq(mtg_fed_tick(fed, 5000), 1, "round 2 closes at its deadline");
+    struct mtg_fed_assignment b;
+    cr_assert_eq(mtg_fed_get_assignment(fed, slow, 5000, &b), MTG_OK);
+    cr_assert_eq(b.n_items, 1);
+    double work_ms = b.item[0].steps * 500.0; /* 0.5 s per step, as reported */
+    cr_assert_geq((double)(b.deadline_ms - 5000), 2.0 * work_ms - 1, "deadline %lld ms after the open for %.0f ms of work",
+                  (long long)(b.deadline_ms - 5000), work_ms);
+    cr_assert_gt(b.deadline_ms - 5000, 1000, "longer than the configured 1 s");
+    free(dg);
+    free(dd);
+    mtg_fed_free(fed);
+    mtg_sched_free(sched);
+}

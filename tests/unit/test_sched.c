@@ -79,6 +79,34 @@ Test(sched, profiled_equalises_predicted_round_time)
     mtg_sched_free(s);
 }
 
+/* Slow nets (DCGAN on a slow edge): the deadline stretches to fit the planned work instead of closing every round empty. */
+Test(sched, profiled_deadline_covers_the_slowest_planned_edge)
+{
+    struct mtg_cluster_view v;
+    view4(&v);
+    struct mtg_sched_params p = {.local_steps = 200, .round_deadline_ms = 30000, .min_steps = 1};
+    struct mtg_sched *s = mtg_sched_new("profiled", &p, NULL);
+    static struct mtg_plan plan;
+    mtg_sched_plan_round(s, &v, &plan);
+    cr_assert_eq(plan.deadline_ms, 30000, "unprofiled: the configured deadline");
+    for (int e = 0; e < 4; e++) {
+        struct mtg_report r = {.edge = e, .task = 0, .steps = 200, .compute_s = 200 * 0.4, .transfer_s = 0.5};
+        mtg_sched_observe(s, &r);
+    }
+    mtg_sched_plan_round(s, &v, &plan);
+    double slowest = 0;
+    for (int e = 0; e < 4; e++) {
+        double t = 0;
+        for (int k = 0; k < plan.edge[e].n_items; k++)
+            t += plan.edge[e].item[k].steps * 0.4 + 0.5;
+        slowest = t > slowest ? t : slowest;
+    }
+    cr_assert_gt(slowest, 30.0, "the planned work outlasts the configured deadline (%.1f s)", slowest);
+    cr_assert_geq(plan.deadline_ms, (int)(2000 * slowest) - 1, "deadline %d ms for %.1f s of work", plan.deadline_ms,
+                  slowest);
+    mtg_sched_free(s);
+}
+
 Test(sched, profiled_priority_favours_far_tasks)
 {
     struct mtg_cluster_view v;
