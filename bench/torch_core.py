@@ -202,7 +202,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     ap.add_argument("--d-grads-in-g-step", action="store_true",
                     help="also compute D's weight gradients in G's pass (like peer_torch.py)")
-    ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    ap.add_argument("--json", metavar="FILE", help="write the results as JSON (- = one line on stdout)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     archs = ["mlp", "dcgan"] if a.arch == "both" else [a.arch]
@@ -214,13 +214,17 @@ def main(argv=None):
         print("%-6s torch %s, %d thread(s), batch %d: %9.2f steps/s (%9.2f per CPU-s)  %8.2f MFLOP/step "
               "(min %.2f)  %6.2f GFLOP/s" % (name, torch.__version__, a.threads, BATCH, r["torch_steps_s"],
                                               r["torch_steps_per_cpu_s"], r["flops_per_step"] / 1e6,
-                                              r["flops_per_step_min"] / 1e6, r["gflops"]))
+                                              r["flops_per_step_min"] / 1e6, r["gflops"]),
+              file=sys.stderr if a.json == "-" else sys.stdout)
     if a.json:
         meta = {"peer": "pytorch", "version": torch.__version__, "threads": a.threads, "batch": BATCH,
                 "d_grads_in_g_step": a.d_grads_in_g_step}
-        with open(a.json, "w") as f:
-            json.dump(dict(res, meta=meta), f, indent=2)
-            f.write("\n")
+        if a.json == "-":  # one line on stdout, for `mtgan bench core`
+            print(json.dumps(dict(res, meta=meta)))
+        else:
+            with open(a.json, "w") as f:
+                json.dump(dict(res, meta=meta), f, indent=2)
+                f.write("\n")
     return 0
 
 
