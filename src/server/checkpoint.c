@@ -81,7 +81,9 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct 
         cJSON_AddBoolToObject(tj, "deleted", s->deleted[t]);
         cJSON_AddNumberToObject(tj, "version", (double)srv_task_version(s, t));
         cJSON_AddNumberToObject(tj, "steps", (double)srv_task_steps(s, t));
-        if (s->sgda) {
+        if (s->deleted[t] && !s->sgda) {
+            /* Only its id is kept (ids of deleted tasks are never reused); its globals are gone. */
+        } else if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
             struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);
@@ -283,7 +285,9 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         double version = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "version"));
         double steps = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "steps"));
         s->deleted[t] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tj, "deleted"));
-        if (s->sgda) {
+        if (s->deleted[t] && !s->sgda) {
+            mtg_fed_task_drop(s->fed, t);
+        } else if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
             struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);

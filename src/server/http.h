@@ -75,6 +75,7 @@ struct mtg_http_config {
     unsigned max_connections;    /* 0 = 64 */
     unsigned per_ip_connections; /* 0 = no per-address limit */
     unsigned timeout_s;          /* idle timeout per connection; 0 = 30 */
+    unsigned header_timeout_s;   /* a new connection's first request headers; 0 = timeout_s */
     const char *token;           /* bearer token (copied); or: */
     const char *token_file;      /* read once, trimmed; not both */
     const char *tls_cert_file;   /* PEM; both or neither */
