@@ -65,6 +65,7 @@ struct mtg_srv {
     uint64_t updates_duplicate;      /* replayed (edge, task, round/step) uploads, answered "duplicate" */
     uint64_t last_ckpt_round;
     uint64_t ckpt_gen;
+    uint64_t ckpt_base_gen;          /* generations up to this were found on disk at start: never deleted */
     struct srv_lifelong *ll;          /* task data profiles, candidate new tasks; lifelong.c */
     struct srv_mcache *mcache;        /* encoded model downloads, one encoding per version; model_cache.h */
     struct mtg_http_route routes[32]; /* ctx = this server */
