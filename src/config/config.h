@@ -329,6 +329,10 @@ int mtg_cfg_cli(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **arg
 /* Every field in range plus cross-field checks (unique ids, partition min <= max, ...). */
 int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err);
 
+/* True when s is a valid task or edge id, [A-Za-z0-9][A-Za-z0-9._-]{0,62}: safe as a file name, path segment
+ * and metric label. Every id read from outside (config, requests, checkpoints, a Sedna KB index) passes it. */
+bool mtg_cfg_id_valid(const char *s);
+
 /* --help text of bin: flags, environment variables and config keys with defaults. */
 void mtg_cfg_print_help(FILE *f, enum mtg_cfg_binary bin);
 

@@ -67,17 +67,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
 
 int srv_valid_id(const char *id)
 {
-    size_t n = strlen(id);
-    if (n == 0 || n > 63 || !((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z') ||
-                              (id[0] >= '0' && id[0] <= '9')))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
+    return mtg_cfg_id_valid(id);
 }
 
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err)
