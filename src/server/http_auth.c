@@ -88,6 +88,13 @@ int mtg_http_auth_load_token(const struct mtg_http_config *cfg, char **token, si
         return mtg_err_set(err, MTG_EINVAL, "http: token%s%s is empty",
                            cfg->token_file ? " file " : "", cfg->token_file ? cfg->token_file : "");
     }
+    /* The shipped manifests' placeholder: serving with a token everyone can read is no auth at all. */
+    if (n - a >= 10 && strncmp(raw + a, "REPLACE-ME", 10) == 0) {
+        mtg_http_auth_free_secret(raw);
+        return mtg_err_set(err, MTG_EINVAL,
+                           "http: the token is still the placeholder REPLACE-ME...; put a random one in the Secret "
+                           "(docs/kubernetes.md, \"Rotating the token\")");
+    }
     memmove(raw, raw + a, n - a);
     raw[n - a] = '\0';
     *token = raw;
