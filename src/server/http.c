@@ -329,12 +329,34 @@ static enum MHD_Result route_request(struct mtg_http_server *srv, struct conn_st
     return MHD_YES;
 }
 
-static int check_auth(const struct mtg_http_server *srv, const struct conn_state *st)
+/*
+ * The one place a request's credentials are judged: the server token opens
+ * every route; an edge's own token (MTG_HTTP_EDGE routes) only that edge's.
+ * A route without {edge} leaves the edge to its handler (registration names
+ * it in the body: mtg_http_authorized_edge), provided a credential came.
+ */
+static int check_auth(const struct mtg_http_server *srv, struct conn_state *st)
 {
-    if (!srv->token || !(st->route->r->flags & MTG_HTTP_MUTATING))
+    unsigned flags = st->route->r->flags;
+    st->req.srv = srv;
+    if (!srv->token || !(flags & MTG_HTTP_MUTATING))
         return 1;
-    return mtg_http_auth_check(srv->token, srv->token_len,
-                               mtg_http_header(&st->req, "Authorization"));
+    const char *authz = mtg_http_header(&st->req, "Authorization");
+    if (mtg_http_auth_check(srv->token, srv->token_len, authz)) {
+        st->req.admin = 1;
+        return 1;
+    }
+    if (!(flags & MTG_HTTP_EDGE))
+        return 0;
+    const char *edge = mtg_http_param(&st->req, "edge");
+    if (!edge)
+        return authz != NULL;
+    return mtg_http_auth_check_edge(srv->token, edge, authz);
+}
+
+const char *mtg_http_server_token(const struct mtg_http_server *srv)
+{
+    return srv->token;
 }
 
 static size_t route_limit(const struct route *rt)

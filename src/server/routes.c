@@ -521,6 +521,9 @@ static int h_sched_put(void *ctx, const struct mtg_http_req *req, struct mtg_htt
     return mtg_http_resp_json(resp, 200, out);
 }
 
+/* Routes an edge calls for itself: the server token or that edge's own (mtg_http_edge_token). */
+#define EDGE_AUTH (MTG_HTTP_MUTATING | MTG_HTTP_EDGE)
+
 const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
 {
     const size_t blob_max = (size_t)s->cfg->limits.max_body_bytes;
@@ -537,15 +540,16 @@ const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
         {"GET", "/v1/tasks/{task}/samples", h_samples, s, 0, 0},
         {"GET", "/v1/tasks/{task}/profile", srv_h_profile, s, 0, 0},
         {"GET", "/v1/candidates", srv_h_candidates, s, 0, 0},
-        {"POST", "/v1/candidates", srv_h_candidate_post, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges", srv_h_register, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges/{edge}/heartbeat", srv_h_heartbeat, s, MTG_HTTP_MUTATING, 0},
+        /* Edge routes also take that edge's own token (http.h, MTG_HTTP_EDGE). */
+        {"POST", "/v1/candidates", srv_h_candidate_post, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges", srv_h_register, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/heartbeat", srv_h_heartbeat, s, EDGE_AUTH, 0},
         /* An edge's own polls mark it alive and (async) replace its assignment: they change state. */
-        {"GET", "/v1/edges/{edge}/assignment", srv_h_assignment, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges/{edge}/updates/{task}", srv_h_update, s, MTG_HTTP_MUTATING, blob_max},
-        {"GET", "/v1/edges/{edge}/fakes", srv_h_fakes, s, MTG_HTTP_MUTATING, 0},
-        {"GET", "/v1/edges/{edge}/fakes/{task}", srv_h_fakes, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges/{edge}/feedback/{task}", srv_h_feedback, s, MTG_HTTP_MUTATING, blob_max},
+        {"GET", "/v1/edges/{edge}/assignment", srv_h_assignment, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/updates/{task}", srv_h_update, s, EDGE_AUTH, blob_max},
+        {"GET", "/v1/edges/{edge}/fakes", srv_h_fakes, s, EDGE_AUTH, 0},
+        {"GET", "/v1/edges/{edge}/fakes/{task}", srv_h_fakes, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/feedback/{task}", srv_h_feedback, s, EDGE_AUTH, blob_max},
         {"GET", "/v1/scheduler", h_sched_get, s, 0, 0},
         {"PUT", "/v1/scheduler", h_sched_put, s, MTG_HTTP_MUTATING, 0},
     };

@@ -128,6 +128,12 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         cJSON_Delete(o);
         return mtg_http_resp_error(resp, 400, "invalid_argument", "register: %s", bad);
     }
+    if (!mtg_http_authorized_edge(req, id->valuestring)) {
+        int r = mtg_http_resp_error(resp, 401, "unauthorized", "register: the token is neither the server's nor edge "
+                                    "\"%s\"'s own", id->valuestring);
+        cJSON_Delete(o);
+        return r;
+    }
     struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);
     /* Lifelong learning: data for a task nobody declared makes it a new task, warm-started. */

@@ -23,6 +23,7 @@
 
 #include "core/status.h"
 #include "proc.h"
+#include "server/http.h"
 #include "wire/blob.h"
 
 #define TOKEN "hardening-T0ken"
@@ -97,6 +98,52 @@ Test(hardening, edge_polls_need_the_token)
     cr_expect_eq(status_of("GET", paths[0], 1, NULL), 200, "the edge's own poll with the token");
     /* Reads that change nothing stay open. */
     cr_expect_eq(status_of("GET", "/v1/tasks/digit-0", 0, NULL), 200);
+}
+
+static int status_as(const char *tok, const char *method, const char *path, const char *json)
+{
+    char auth[160];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+    const char *hdr[3] = {"Content-Type: application/json", auth, NULL};
+    struct tp_resp r;
+    cr_assert_eq(tp_http(srv.port, method, path, hdr, json, json ? strlen(json) : 0, &r), 0, "%s %s", method, path);
+    int st = r.status;
+    tp_resp_free(&r);
+    return st;
+}
+
+/* Per-edge tokens: an edge given only its own token (mtgan edge-token) acts as itself and as nothing else. */
+Test(hardening, an_edge_token_acts_for_its_edge_only)
+{
+    char t1[MTG_HTTP_EDGE_TOKEN_LEN + 1];
+    cr_assert_eq(mtg_http_edge_token(TOKEN, "tokedge", t1, sizeof t1, NULL), MTG_OK);
+    register_edge("other", "digit-0");
+    const char *me = "{\"id\": \"tokedge\", \"tasks\": [{\"id\": \"digit-0\", \"samples\": 50}]}";
+    const char *them = "{\"id\": \"other\", \"tasks\": [{\"id\": \"digit-0\", \"samples\": 50}]}";
+    cr_expect_eq(status_as(t1, "POST", "/v1/edges", me), 201, "its own registration");
+    cr_expect_eq(status_as(t1, "POST", "/v1/edges/tokedge/heartbeat", NULL), 200);
+    cr_expect_eq(status_as(t1, "GET", "/v1/edges/tokedge/assignment?wait_ms=0", NULL), 200);
+    cr_expect_eq(status_as(t1, "POST", "/v1/edges", them), 401, "registering as another edge");
+    cr_expect_eq(status_as(t1, "POST", "/v1/edges/other/heartbeat", NULL), 401, "another edge's heartbeat");
+    cr_expect_eq(status_as(t1, "GET", "/v1/edges/other/assignment?wait_ms=0", NULL), 401);
+    cr_expect_eq(status_as(t1, "PUT", "/v1/tasks/x", "{}"), 401, "an operator route");
+    cr_expect_eq(status_as(t1, "DELETE", "/v1/tasks/digit-0", NULL), 401);
+    cr_expect_eq(status_as(t1, "PUT", "/v1/scheduler", "{\"local_steps\": 9}"), 401);
+
+    /* A real mtgan-edge with nothing but its token trains. */
+    char tf[400], tf_arg[420];
+    snprintf(tf, sizeof tf, "%s/tokedge.token", dir);
+    cr_assert_eq(tp_write_file(tf, t1), 0);
+    snprintf(tf_arg, sizeof tf_arg, "--token-file=%s", tf);
+    char *args[] = {tf_arg, NULL};
+    pid_t edge = tp_edge_start(cfg, srv.port, dir, "tokedge", 0, 1, args);
+    cr_assert_gt(edge, 0);
+    double t0 = tp_now_s(), accepted = 0;
+    while (tp_now_s() - t0 < 60 && tp_alive(edge) &&
+           !((accepted = tp_metric(srv.port, "mtgan_updates_total{outcome=\"accepted\"}")) > 0))
+        tp_sleep_ms(200);
+    cr_expect_gt(accepted, 0, "the edge with its own token pushed no accepted update (see %s/tokedge.log)", dir);
+    tp_stop(edge, SIGTERM, 5000);
 }
 
 /* A connection from src (an address of 127.0.0.0/8) that sends part of a request's headers, then waits. */
