@@ -125,7 +125,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->limits.per_ip_connections = 128;
     c->limits.header_timeout_s = 10;
     c->limits.idle_timeout_s = 60;
-    c->limits.max_sample_rows = 1024;
+    c->limits.max_sample_rows = 2048;
     c->limits.max_edge_samples = 1000000;
     c->limits.model_cache_mb = 256;
     c->lifelong.max_task_mb = 1024;

@@ -47,14 +47,14 @@ int srv_decode_body_for(struct mtg_srv *s, const struct mtg_http_req *req, size_
     lim.max_bytes = (size_t)s->cfg->limits.max_body_bytes;
     if (max_elems > 0) {
         /*
-         * What the route can legitimately receive: its tensors as f32 plus a table entry each. The
-         * blob decoder refuses an inflated size (raw_len) above this before allocating or inflating,
-         * so a small zlib body cannot make the server hold more than one legitimate upload.
+         * What the route can legitimately receive: its tensors as f32 plus a table entry each (and a
+         * little room, so a wrong shape is answered by the handler's own 400/422, not taken for a bomb).
+         * The blob decoder refuses an inflated size (raw_len) above this before allocating or
+         * inflating, so a small zlib body cannot make the server hold more than about one upload
+         * (f16 payloads: twice that once decoded).
          */
-        size_t want = max_elems * sizeof(float) + max_tensors * (MTG_BLOB_MAX_NAME + 32);
+        size_t want = max_elems * sizeof(float) + (max_tensors + 8) * (MTG_BLOB_MAX_NAME + 32) + 4096;
         lim.max_bytes = want < lim.max_bytes ? want : lim.max_bytes;
-        lim.max_elems = max_elems;
-        lim.max_tensors = max_tensors;
     }
     struct mtg_err err = {0};
     if (mtg_blob_decode(body, len, &lim, out, &err) != MTG_OK) {

@@ -76,8 +76,9 @@ struct cJSON;
 int srv_blob_reply(struct mtg_http_resp *resp, struct mtg_blob *b, unsigned flags, const char *etag);
 int srv_decode_body(struct mtg_srv *s, const struct mtg_http_req *req, struct mtg_blob **out,
                     struct mtg_http_resp *resp);
-/* Same, bounded by what the route expects: at most max_tensors tensors of max_elems elements in all
- * (the inflated size is checked against that before decompressing); 0 = the general limits. */
+/* Same, bounded by what the route expects, max_tensors tensors of max_elems f32 elements in all: a blob
+ * whose (inflated) size is over that, with a little room, is refused (413) before it is decompressed or
+ * allocated; the handler checks the exact shapes. max_elems 0 = the general limits. */
 int srv_decode_body_for(struct mtg_srv *s, const struct mtg_http_req *req, size_t max_elems, size_t max_tensors,
                         struct mtg_blob **out, struct mtg_http_resp *resp);
 int srv_query_double(const struct mtg_http_req *req, const char *name, double lo, double hi, double def,

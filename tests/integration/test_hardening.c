@@ -358,7 +358,8 @@ Test(hardening, samples_and_n_are_capped)
                  "samples kept: %s", r.body);
     cJSON_Delete(o);
     tp_resp_free(&r);
-    cr_expect_eq(status_of("GET", "/v1/tasks/digit-0/samples?n=2048&format=blob", 0, NULL), 400);
+    cr_expect_eq(status_of("GET", "/v1/tasks/digit-0/samples?n=4096&format=blob", 0, NULL), 400,
+                 "n above limits.max_sample_rows (2048)");
     cr_expect_eq(status_of("GET", "/v1/tasks/digit-0/samples?n=16&format=blob", 0, NULL), 200);
 }
 
