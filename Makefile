@@ -12,7 +12,8 @@ OUT     ?= $(if $(filter 1,$(SAN)),out-san,out)
 
 # pkg-config name -> Debian package that provides it (used for the error message).
 DEP_PKGS  := libcurl:libcurl4-openssl-dev libcjson:libcjson-dev openblas:libopenblas-dev \
-             libmicrohttpd:libmicrohttpd-dev zlib:zlib1g-dev libpng:libpng-dev lapacke:liblapacke-dev
+             libmicrohttpd:libmicrohttpd-dev zlib:zlib1g-dev libpng:libpng-dev lapacke:liblapacke-dev \
+             libcrypto:libssl-dev
 TEST_PKGS := criterion:libcriterion-dev
 
 define check_pkg
@@ -35,7 +36,7 @@ ifneq ($(NEEDS_DEPS),)
   endif
 endif
 
-PKG_NAMES := libcurl libcjson openblas libmicrohttpd zlib libpng lapacke
+PKG_NAMES := libcurl libcjson openblas libmicrohttpd zlib libpng lapacke libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKG_NAMES) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKG_NAMES) 2>/dev/null)
 CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null)

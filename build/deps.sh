@@ -10,7 +10,7 @@ set -euo pipefail
 
 # dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), DESIGN §11 (b).
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libopenblas-dev
-      libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev
+      libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev libssl-dev
       dataset-fashion-mnist)
 
 mode="${1:-install}"

@@ -14,5 +14,6 @@ int mtg_cmd_bench(int argc, char **argv);
 int mtg_cmd_bench_load(int argc, char **argv);
 int mtg_cmd_eval(int argc, char **argv);
 int mtg_cmd_sample(int argc, char **argv);
+int mtg_cmd_edge_token(int argc, char **argv);
 
 #endif

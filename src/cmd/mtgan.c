@@ -17,6 +17,7 @@ static const struct subcommand subcommands[] = {
     {"eval", mtg_cmd_eval, "quality (fidelity, FD, precision/recall) of saved generators"},
     {"sample", mtg_cmd_sample, "samples of a task as a PNG grid or blob"},
     {"inspect", mtg_cmd_inspect, "print the tensors of a blob file"},
+    {"edge-token", mtg_cmd_edge_token, "per-edge tokens derived from the server token"},
 };
 
 static void usage(FILE *f)

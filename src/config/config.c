@@ -121,6 +121,14 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->train.eval_every = 100;
     c->limits.max_body_bytes = 64ll << 20;
     c->limits.edge_expiry_ms = 30000;
+    c->limits.max_connections = 512;
+    c->limits.per_ip_connections = 128;
+    c->limits.header_timeout_s = 10;
+    c->limits.idle_timeout_s = 60;
+    c->limits.max_sample_rows = 2048;
+    c->limits.max_edge_samples = 1000000;
+    c->limits.model_cache_mb = 256;
+    c->lifelong.max_task_mb = 1024;
 }
 
 /* Range/format check of every key of table t in base; shown prefixes the paths. */

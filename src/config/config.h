@@ -234,11 +234,20 @@ struct mtg_cfg {
         enum mtg_cfg_unknown_tasks unknown_tasks; /* server */
         enum mtg_cfg_detector detector; /* edge */
         double min_new; /* edge: share of unlabelled rows no task accepts that makes a candidate */
+        bool edges_may_create_tasks; /* server: an unknown task id in POST /v1/edges creates the task */
+        int max_task_mb;             /* server: edges create no task past this many MiB of task models */
     } lifelong;
 
     struct {
         int64_t max_body_bytes;
         int edge_expiry_ms;
+        int max_connections;    /* open HTTP connections in all */
+        int per_ip_connections; /* open HTTP connections from one client address */
+        int header_timeout_s;   /* a new connection must send its request headers within this */
+        int idle_timeout_s;     /* a connection idle this long is closed */
+        int max_sample_rows;    /* n of GET /v1/tasks/{task}/samples */
+        int max_edge_samples;   /* an edge's per-task sample count (its averaging weight) is clamped here */
+        int model_cache_mb;     /* encoded models kept for downloads */
     } limits;
 
     /* --job NAME: the MultiTaskGANJob (Kubernetes object name, <= 253 chars) the server reads
@@ -319,6 +328,10 @@ int mtg_cfg_cli(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **arg
 
 /* Every field in range plus cross-field checks (unique ids, partition min <= max, ...). */
 int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err);
+
+/* True when s is a valid task or edge id, [A-Za-z0-9][A-Za-z0-9._-]{0,62}: safe as a file name, path segment
+ * and metric label. Every id read from outside (config, requests, checkpoints, a Sedna KB index) passes it. */
+bool mtg_cfg_id_valid(const char *s);
 
 /* --help text of bin: flags, environment variables and config keys with defaults. */
 void mtg_cfg_print_help(FILE *f, enum mtg_cfg_binary bin);

@@ -43,7 +43,7 @@ static bool in_range(const struct mtg_cfg_key *k, double v)
 static bool is_integral(double v) { return isfinite(v) && v == trunc(v); }
 
 /* Ids become file names, metric labels and URL path segments, so no "..", "/" or leading "-". */
-static bool id_ok(const char *s)
+bool mtg_cfg_id_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= MTG_CFG_ID_MAX || !isalnum((unsigned char)s[0]))
@@ -64,7 +64,7 @@ static bool str_ok(const struct mtg_cfg_key *k, const char *s)
             return false;
     if (*s == '\0')
         return !(k->flags & MTG_CFG_F_NONEMPTY);
-    if ((k->flags & MTG_CFG_F_ID) && !id_ok(s))
+    if ((k->flags & MTG_CFG_F_ID) && !mtg_cfg_id_valid(s))
         return false;
     if (k->flags & MTG_CFG_F_URL) {
         size_t skip = strncmp(s, "http://", 7) == 0 ? 7 : strncmp(s, "https://", 8) == 0 ? 8 : 0;

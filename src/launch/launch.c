@@ -70,11 +70,17 @@ int mtg_launch_new(const struct mtg_cfg *cfg, const char *run_dir, struct mtg_la
         return mtg_err_set(err, MTG_ENOMEM, "launch: out of memory");
     }
     *l->cfg = *cfg;
+    /* Every edge a launch starts shares one client address (loopback): the per-address limit must fit them all. */
+    int room = 4 * cfg->n_edges + 16;
+    if (l->cfg->limits.per_ip_connections < room)
+        l->cfg->limits.per_ip_connections = room;
+    if (l->cfg->limits.max_connections < l->cfg->limits.per_ip_connections + 64)
+        l->cfg->limits.max_connections = l->cfg->limits.per_ip_connections + 64;
     snprintf(l->run_dir, sizeof l->run_dir, "%s", run_dir);
     snprintf(l->config_path, sizeof l->config_path, "%s/config.json", run_dir);
     int rc = mtg_launch_bindir(l->bindir, sizeof l->bindir, err);
     char *text = NULL;
-    if (rc == MTG_OK && mtg_cfg_to_json(cfg, &text) != MTG_OK)
+    if (rc == MTG_OK && mtg_cfg_to_json(l->cfg, &text) != MTG_OK)
         rc = mtg_err_set(err, MTG_ENOMEM, "launch: cannot serialise the config");
     if (rc == MTG_OK) {
         FILE *f = fopen(l->config_path, "w");

@@ -217,6 +217,7 @@ static int run_new(const struct mtg_cfg *base, const char *known_state, const ch
         /* The server names the warm start's source at info level (warm_source reads it). */
         if (cfg->log_level > MTG_LOG_INFO)
             cfg->log_level = MTG_LOG_INFO;
+        cfg->lifelong.edges_may_create_tasks = true; /* the warm arm: the new edge's registration creates digit-7 */
         mkdir(dir, 0755);
         if ((size_t)snprintf(cfg->state_dir, sizeof cfg->state_dir, "%.400s/state", dir) >= sizeof cfg->state_dir)
             rc = mtg_err_set(err, MTG_ERANGE, "bench: run dir too long");

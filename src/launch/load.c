@@ -291,6 +291,7 @@ int mtg_load_run(const struct mtg_cfg *base, const char *run_dir, const struct m
     cfg->scheduler.server.local_steps = 1;
     cfg->scheduler.server.round_deadline_ms = LOAD_DEADLINE_MS;
     cfg->limits.edge_expiry_ms = 600000;
+    cfg->n_edges = o->n_edges; /* the launch makes room for this many loopback clients */
     unsigned port = 0;
     rc = mtg_launch_new(cfg, run_dir, &l, err);
     if (rc == MTG_OK)

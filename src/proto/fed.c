@@ -269,11 +269,15 @@ static int find_task(const void *fed, const char *id) { return mtg_fed_find_task
 int mtg_fed_register_edge(struct mtg_fed *fed, const char *id, int n, const char *const *task_ids,
                           const int *samples, int64_t now_ms, struct mtg_err *err)
 {
+    int known = mtg_fed_find_edge(fed, id) >= 0;
     int e = mtg_proto_edges_register(fed->edges, &fed->n_edges, id, n, task_ids, samples, find_task, fed, now_ms,
                                      err);
-    /* A re-registering edge (restart) loses its old assignment; the round will not wait for it. */
-    if (e >= 0)
+    /* A re-registering edge (restart) loses its old assignment; the round will not wait for it. A new edge in an
+     * expired edge's slot inherits nothing of it, not even the last round's answers. */
+    if (e >= 0 && known)
         memset(&fed->work[e].asg, 0, sizeof fed->work[e].asg);
+    else if (e >= 0)
+        memset(&fed->work[e], 0, sizeof fed->work[e]);
     return e;
 }
 

@@ -159,6 +159,15 @@ float *mtg_fed_task_g_ema(struct mtg_fed *fed, int task, size_t *n);
 /* Restarts the EMA at G (after G was overwritten by an import or checkpoint without one). */
 void mtg_fed_task_ema_reset(struct mtg_fed *fed, int task);
 void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out);
+/*
+ * Deletes a task's globals for good (DELETE /v1/tasks): frees them (and any
+ * round buffers), takes the task out of the open round (its items count as
+ * done, so the round does not wait for them) and out of every plan. The
+ * index and id stay taken; mtg_fed_task_resident() answers MTG_EUNAVAIL.
+ */
+void mtg_fed_task_drop(struct mtg_fed *fed, int task);
+/* Bytes of G, its EMA and D of every task not dropped, resident or spilled. */
+size_t mtg_fed_live_bytes(const struct mtg_fed *fed);
 void mtg_fed_set_task_state(struct mtg_fed *fed, int task, uint64_t version, uint64_t rounds, uint64_t steps);
 void mtg_fed_set_task_quality(struct mtg_fed *fed, int task, int active, double quality_gap);
 

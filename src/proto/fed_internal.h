@@ -42,6 +42,7 @@ struct fed_task {
     /* Memory budget: g/d are NULL while !resident; last_used orders spilling (least recent first). */
     int resident;
     int unloadable;         /* the last reload failed: keep it out of the plan until one succeeds */
+    int dropped;            /* deleted: g/d freed for good, the index (and id) stay taken */
     uint64_t last_used;
 };
 

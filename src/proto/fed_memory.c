@@ -65,6 +65,8 @@ int mtg_fed_task_resident(struct mtg_fed *fed, int task, struct mtg_err *err)
     if (task < 0 || task >= fed->n_tasks)
         return mtg_err_set(err, MTG_ENOTFOUND, "unknown task %d", task);
     struct fed_task *t = &fed->tasks[task];
+    if (t->dropped)
+        return mtg_err_set(err, MTG_EUNAVAIL, "task \"%s\" was deleted", t->id);
     t->last_used = ++fed->clock;
     if (t->resident)
         return MTG_OK;
@@ -91,11 +93,45 @@ void mtg_fed_memory(const struct mtg_fed *fed, struct mtg_fed_mem *out)
     for (int i = 0; i < fed->n_tasks; i++) {
         if (fed->tasks[i].resident)
             out->resident++;
-        else
+        else if (!fed->tasks[i].dropped)
             out->spilled++;
     }
     out->resident_bytes = fed->resident_bytes;
     out->spills = fed->spills;
     out->reloads = fed->reloads;
     out->failures = fed->spill_failures;
+}
+
+void mtg_fed_task_drop(struct mtg_fed *fed, int task)
+{
+    if (task < 0 || task >= fed->n_tasks || fed->tasks[task].dropped)
+        return;
+    struct fed_task *t = &fed->tasks[task];
+    fed_det_free(fed, t);
+    if (t->resident)
+        fed->resident_bytes -= fed_task_bytes(t);
+    free(t->g);
+    free(t->d);
+    t->g = NULL;
+    t->d = NULL;
+    t->resident = 0;
+    t->dropped = 1;
+    t->unloadable = 1;
+    t->active = 0;
+    t->in_round = 0;
+    t->w_planned = 0;
+    /* Edges may still hold items of it: done, so neither a sync round nor a deterministic one waits. */
+    for (int e = 0; e < fed->n_edges; e++)
+        for (int k = 0; k < fed->work[e].asg.n_items; k++)
+            if (fed->work[e].asg.item[k].task == task)
+                fed->work[e].asg.item[k].done = 1;
+}
+
+size_t mtg_fed_live_bytes(const struct mtg_fed *fed)
+{
+    size_t n = 0;
+    for (int i = 0; i < fed->n_tasks; i++)
+        if (!fed->tasks[i].dropped)
+            n += fed_task_bytes(&fed->tasks[i]);
+    return n;
 }

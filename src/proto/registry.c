@@ -47,9 +47,16 @@ int mtg_proto_edges_register(struct mtg_proto_edge *edges, int *n, const char *i
     if (rc != MTG_OK)
         return rc;
     int e = mtg_proto_edges_find(edges, *n, id);
-    if (e < 0) {
-        if (*n >= MTG_SCHED_MAX_EDGES)
-            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached", MTG_SCHED_MAX_EDGES);
+    if (e < 0 && *n >= MTG_SCHED_MAX_EDGES) {
+        /* Full: the edge silent the longest among the expired ones gives up its slot. */
+        for (int i = 0; i < *n; i++)
+            if (!edges[i].alive && (e < 0 || edges[i].last_seen < edges[e].last_seen))
+                e = i;
+        if (e < 0)
+            return mtg_err_set(err, MTG_ERANGE, "edge limit %d reached (none expired)", MTG_SCHED_MAX_EDGES);
+        memset(&edges[e], 0, sizeof edges[e]);
+        snprintf(edges[e].id, sizeof edges[e].id, "%s", id);
+    } else if (e < 0) {
         e = (*n)++;
         memset(&edges[e], 0, sizeof edges[e]);
         snprintf(edges[e].id, sizeof edges[e].id, "%s", id);

@@ -21,7 +21,12 @@
 
 struct mtg_err;
 
-/* One registered edge. Entries are never removed: an index stays valid for the server's life. */
+/*
+ * One registered edge. Entries are never removed, but once the table is full
+ * a new edge takes the slot of the expired edge silent the longest: callers
+ * keeping per-edge state by index reset it when mtg_proto_edges_find did not
+ * know the id before registering.
+ */
 struct mtg_proto_edge {
     char id[MTG_PROTO_ID_MAX];
     int n_tasks;
@@ -46,7 +51,8 @@ int mtg_proto_edges_find(const struct mtg_proto_edge *edges, int n, const char *
 
 /*
  * Validates (as mtg_proto_resolve_tasks) and records edge id's tasks, adding
- * it at edges[*n] when new (edges holds MTG_SCHED_MAX_EDGES entries). The edge
+ * it at edges[*n] when new (edges holds MTG_SCHED_MAX_EDGES entries; when
+ * they are all used, in the slot of the expired edge silent longest). The edge
  * is alive and seen at now_ms. Returns its index, or a negative MTG_E* code
  * with err set; the table is unchanged on error.
  */

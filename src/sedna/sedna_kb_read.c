@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "config/config.h"
 #include "sedna/sedna_internal.h"
 
 #define KB_FORMAT "mtgan-kb-index"
@@ -128,6 +129,11 @@ static int parse_entry(const cJSON *o, size_t i, const char *path, const char *d
     const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(o, "metrics");
     if (!cJSON_IsObject(o) || !cJSON_IsString(id) || !id->valuestring[0])
         return mtg_err_set(err, MTG_EFORMAT, "sedna: kb index %s: tasks[%zu] has no id", path, i);
+    /* The id names files and URL paths later (models, checkpoints, routes): refuse "../x" and friends here. */
+    if (!mtg_cfg_id_valid(id->valuestring))
+        return mtg_err_set(err, MTG_EFORMAT,
+                           "sedna: kb index %s: tasks[%zu] id \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}",
+                           path, i, id->valuestring);
     if (!cJSON_IsString(g) || !g->valuestring[0])
         return mtg_err_set(err, MTG_EFORMAT, "sedna: kb index %s: task \"%s\" has no generator",
                            path, id->valuestring);
@@ -233,6 +239,9 @@ done:
 static int kb_push(struct mtg_sedna_kb *kb, size_t *cap, const char *id, const char *g,
                    const char *d, const char *src, struct mtg_err *err)
 {
+    if (!mtg_cfg_id_valid(id))
+        return mtg_err_set(err, MTG_EINVAL, "sedna: %s: task id \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}",
+                           src, id);
     for (size_t i = 0; i < kb->n; i++)
         if (strcmp(kb->tasks[i].id, id) == 0)
             return mtg_err_set(err, MTG_EINVAL, "sedna: task \"%s\" given twice (again by %s)",

@@ -10,6 +10,7 @@
  *                     the one before it.
  */
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -69,6 +70,38 @@ static int add_vec(struct mtg_blob *b, const char *task, const char *what, const
     return mtg_blob_add(b, name, 1, &dim, v, MTG_DTYPE_F32, NULL);
 }
 
+/*
+ * The one limit checkpoint save and load share: what the tasks' models take
+ * by their config (G, its EMA or sgda's Adam moments, D), nothing fixed. A
+ * save checks its blob against it and a load reads with it, so a checkpoint
+ * that is written can be loaded by the same config, however wide the models.
+ * Call with the tasks the checkpoint holds in place (mu held on save).
+ */
+static struct mtg_blob_limits ckpt_limits(const struct mtg_srv *s)
+{
+    struct mtg_blob_limits lim = {0};
+    for (int t = 0; t < srv_n_tasks(s); t++) {
+        const struct mtg_gan_cfg *c = srv_task_cfg(s, t);
+        size_t g = mtg_net_spec_param_count(&c->g), d = mtg_net_spec_param_count(&c->d);
+        /* sgda: g, g.adam_m, g.adam_v, g_ema; mtgan: g, g_ema, d. Both at most 4 tensors. */
+        lim.max_elems += s->sgda ? 4 * g : 2 * g + d;
+        lim.max_tensors += 4;
+    }
+    /* A table entry is at most 2 + 255 + 2 + 16 + 8 bytes; plus the header, zlib header and CRC. */
+    lim.max_bytes = lim.max_elems * sizeof(float) + lim.max_tensors * 288 + 64;
+    if (lim.max_tensors == 0)
+        lim.max_tensors = 1;
+    return lim;
+}
+
+static size_t blob_elems(const struct mtg_blob *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mtg_blob_count(b); i++)
+        n += mtg_blob_at(b, i)->n;
+    return n;
+}
+
 /* Builds the blob and the state document under the lock; file I/O happens after. */
 static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct mtg_err *err)
 {
@@ -81,7 +114,9 @@ static int snapshot(struct mtg_srv *s, struct mtg_blob *b, cJSON *state, struct 
         cJSON_AddBoolToObject(tj, "deleted", s->deleted[t]);
         cJSON_AddNumberToObject(tj, "version", (double)srv_task_version(s, t));
         cJSON_AddNumberToObject(tj, "steps", (double)srv_task_steps(s, t));
-        if (s->sgda) {
+        if (s->deleted[t] && !s->sgda) {
+            /* Only its id is kept (ids of deleted tasks are never reused); its globals are gone. */
+        } else if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
             struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);
@@ -139,6 +174,12 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
     pthread_mutex_lock(&s->mu);
     uint64_t gen = ++s->ckpt_gen;
     int rc = snapshot(s, b, state, err);
+    struct mtg_blob_limits lim = ckpt_limits(s);
+    if (rc == MTG_OK && (blob_elems(b) > lim.max_elems || mtg_blob_count(b) > lim.max_tensors))
+        rc = mtg_err_set(err, MTG_ETOOBIG,
+                         "checkpoint: %zu values in %zu tensors, over what a load of these tasks accepts (%zu in %zu); "
+                         "not written, the previous checkpoint stays",
+                         blob_elems(b), mtg_blob_count(b), lim.max_elems, lim.max_tensors);
     cJSON_AddNumberToObject(state, "format", CKPT_FORMAT);
     cJSON_AddStringToObject(state, "protocol", s->sgda ? "sgda" : "mtgan");
     cJSON_AddStringToObject(state, "dataset", mtg_data_kind_info((int)s->cfg->data.dataset)->name);
@@ -180,8 +221,9 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
         fsync_dir(dir);
     }
     free(text);
-    if (rc == MTG_OK && gen > 2) {
-        /* Blobs older than the one state.prev.json names are no longer needed. */
+    if (rc == MTG_OK && gen > s->ckpt_base_gen + 2) {
+        /* Blobs older than the one state.prev.json names are no longer needed; never one this run did not write
+         * (base_gen: an unusable checkpoint found at start is kept for inspection). */
         snprintf(path, sizeof path, "%s/ckpt-%llu.blob", dir, (unsigned long long)(gen - 2));
         unlink(path);
     }
@@ -255,11 +297,6 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         rc = mtg_err_set(err, MTG_EFORMAT, "%s: missing blob or tasks", state_path);
         goto out;
     }
-    char path[MTG_CFG_PATH_MAX + 80];
-    snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, blob->valuestring);
-    rc = mtg_blob_read_file(path, NULL, &b, err);
-    if (rc != MTG_OK)
-        goto out;
     if (cJSON_IsObject(cfg)) {
         char *text = cJSON_PrintUnformatted(cfg);
         rc = text ? mtg_cfg_load_string(s->cfg, text, state_path, err) : MTG_ENOMEM;
@@ -267,23 +304,36 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         if (rc != MTG_OK)
             goto out;
     }
+    /* The tasks first: their configured sizes are the limit the blob is read with (ckpt_limits). */
     for (cJSON *tj = tasks->child; tj && rc == MTG_OK; tj = tj->next) {
         cJSON *id = cJSON_GetObjectItemCaseSensitive(tj, "id");
-        if (!cJSON_IsString(id)) {
-            rc = mtg_err_set(err, MTG_EFORMAT, "%s: task without id", state_path);
+        if (!cJSON_IsString(id) || !srv_valid_id(id->valuestring)) {
+            rc = mtg_err_set(err, MTG_EFORMAT, "%s: task without a valid id", state_path);
             break;
         }
         struct mtg_cfg_task tc;
         mtg_cfg_task_for(s->cfg, id->valuestring, &tc);
         int t = srv_add_task(s, &tc, err);
-        if (t < 0) {
+        if (t < 0)
             rc = t;
-            break;
-        }
+    }
+    if (rc != MTG_OK)
+        goto out;
+    char path[MTG_CFG_PATH_MAX + 80];
+    snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, blob->valuestring);
+    struct mtg_blob_limits lim = ckpt_limits(s);
+    rc = mtg_blob_read_file(path, &lim, &b, err);
+    if (rc != MTG_OK)
+        goto out;
+    int t = 0;
+    for (cJSON *tj = tasks->child; tj && rc == MTG_OK; tj = tj->next, t++) {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(tj, "id");
         double version = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "version"));
         double steps = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(tj, "steps"));
         s->deleted[t] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tj, "deleted"));
-        if (s->sgda) {
+        if (s->deleted[t] && !s->sgda) {
+            mtg_fed_task_drop(s->fed, t);
+        } else if (s->sgda) {
             struct mtg_gan *g = mtg_sgda_task_gan(s->sgda_state, t);
             struct mtg_net *m = mtg_gan_generator(g);
             struct mtg_adam *o = mtg_gan_g_opt(g);
@@ -348,9 +398,51 @@ static void set_aside_unusable(const char *dir)
     }
 }
 
+/* Highest N of the ckpt-N.blob files in dir (0 when none). */
+static uint64_t newest_blob_gen(const char *dir)
+{
+    uint64_t best = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        unsigned long long g;
+        int end = 0;
+        if (sscanf(de->d_name, "ckpt-%llu.blob%n", &g, &end) == 1 && de->d_name[end] == '\0' && g > best)
+            best = g;
+    }
+    if (d)
+        closedir(d);
+    return best;
+}
+
+/*
+ * Nothing could be resumed although checkpoints exist: keep every one of
+ * them. The state files move to state*.json.unusable-<gen> (the next save
+ * would rotate state.json away), and the new run numbers its blobs past the
+ * newest one on disk, so none is overwritten or deleted.
+ */
+static void keep_unusable(struct mtg_srv *s)
+{
+    const char *dir = s->cfg->state_dir;
+    static const char *const names[] = {"state.json", "state.prev.json"};
+    for (int i = 0; i < 2; i++) {
+        char from[MTG_CFG_PATH_MAX + 32], to[MTG_CFG_PATH_MAX + 64];
+        snprintf(from, sizeof from, "%s/%s", dir, names[i]);
+        snprintf(to, sizeof to, "%s/%s.unusable-%llu", dir, names[i], (unsigned long long)s->ckpt_gen);
+        if (access(from, F_OK) == 0 && rename(from, to) != 0)
+            mtg_log(MTG_LOG_ERROR, "server", "cannot move %s aside: %s", from, strerror(errno));
+    }
+    fsync_dir(dir);
+    mtg_log(MTG_LOG_ERROR, "server",
+            "NO USABLE CHECKPOINT in %s: starting fresh at generation %llu; the unusable checkpoints are kept "
+            "(state*.json.unusable-%llu and their ckpt-*.blob files) for inspection",
+            dir, (unsigned long long)s->ckpt_gen + 1, (unsigned long long)s->ckpt_gen);
+}
+
 int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
 {
     *loaded = 0;
+    /* After a failed load, new blobs are numbered past every one on disk and never replace one. */
+    uint64_t on_disk = newest_blob_gen(s->cfg->state_dir);
     static const char *const names[] = {"state.json", "state.prev.json"};
     char path[MTG_CFG_PATH_MAX + 32];
     int any = 0;
@@ -362,6 +454,9 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
         struct mtg_err e = {0};
         if (load_state(s, path, &e) == MTG_OK) {
             *loaded = 1;
+            if (i > 0 && s->ckpt_gen < on_disk)
+                s->ckpt_gen = on_disk; /* the unusable state.json's blob is newer: keep it */
+            s->ckpt_base_gen = i > 0 ? s->ckpt_gen : 0;
             mtg_log(MTG_LOG_INFO, "server", "resumed from %s (%d tasks)", path, srv_n_tasks(s));
             if (i > 0)
                 set_aside_unusable(s->cfg->state_dir);
@@ -374,8 +469,11 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
         if (rc != MTG_OK)
             return rc;
         memset(s->deleted, 0, sizeof s->deleted);
+        s->ckpt_gen = 0;
     }
-    if (any)
-        mtg_log(MTG_LOG_WARN, "server", "no usable checkpoint in %s: starting fresh", s->cfg->state_dir);
+    if (any) {
+        s->ckpt_gen = s->ckpt_base_gen = on_disk;
+        keep_unusable(s);
+    }
     return MTG_OK;
 }

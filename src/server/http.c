@@ -54,6 +54,7 @@ struct mtg_http_server {
     size_t token_len;
     char *tls_cert, *tls_key;
     unsigned port;
+    unsigned timeout_s, header_timeout_s;
     atomic_uint_least64_t requests[6];
     atomic_uint_least64_t bytes_in, bytes_out, rejected;
 };
@@ -160,6 +161,22 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
         if (s[i] == '\0')
             s[i] = 0x7f;
     return n;
+}
+
+/*
+ * libmicrohttpd 0.9.75 has one idle timeout per connection and no separate
+ * header timeout, so a connection starts with the short one and gets the
+ * idle one once a request's headers are in (begin_request): a client that
+ * dribbles its headers is cut off after header_timeout_s, while a long-poll
+ * or a slow upload keeps the idle timeout.
+ */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    const struct mtg_http_server *srv = cls;
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED && srv->header_timeout_s != srv->timeout_s)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->header_timeout_s);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -312,12 +329,34 @@ static enum MHD_Result route_request(struct mtg_http_server *srv, struct conn_st
     return MHD_YES;
 }
 
-static int check_auth(const struct mtg_http_server *srv, const struct conn_state *st)
+/*
+ * The one place a request's credentials are judged: the server token opens
+ * every route; an edge's own token (MTG_HTTP_EDGE routes) only that edge's.
+ * A route without {edge} leaves the edge to its handler (registration names
+ * it in the body: mtg_http_authorized_edge), provided a credential came.
+ */
+static int check_auth(const struct mtg_http_server *srv, struct conn_state *st)
 {
-    if (!srv->token || !(st->route->r->flags & MTG_HTTP_MUTATING))
+    unsigned flags = st->route->r->flags;
+    st->req.srv = srv;
+    if (!srv->token || !(flags & MTG_HTTP_MUTATING))
         return 1;
-    return mtg_http_auth_check(srv->token, srv->token_len,
-                               mtg_http_header(&st->req, "Authorization"));
+    const char *authz = mtg_http_header(&st->req, "Authorization");
+    if (mtg_http_auth_check(srv->token, srv->token_len, authz)) {
+        st->req.admin = 1;
+        return 1;
+    }
+    if (!(flags & MTG_HTTP_EDGE))
+        return 0;
+    const char *edge = mtg_http_param(&st->req, "edge");
+    if (!edge)
+        return authz != NULL;
+    return mtg_http_auth_check_edge(srv->token, edge, authz);
+}
+
+const char *mtg_http_server_token(const struct mtg_http_server *srv)
+{
+    return srv->token;
 }
 
 static size_t route_limit(const struct route *rt)
@@ -445,6 +484,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->req.method = method;
         st->req.path = url;
         fill_remote(conn, st->req.remote, sizeof st->req.remote);
+        if (srv->header_timeout_s != srv->timeout_s)
+            MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->timeout_s);
         return begin_request(srv, st);
     }
     if (st->responded) {
@@ -532,15 +573,17 @@ int mtg_http_server_new(const struct mtg_http_config *cfg, const struct mtg_http
         flags |= MHD_USE_TLS;
     }
 
-    struct MHD_OptionItem opts[12];
+    srv->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
+    srv->header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s : srv->timeout_s;
+    struct MHD_OptionItem opts[13];
     int no = 0;
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
                                          cfg->max_connections ? cfg->max_connections : 64, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                         cfg->timeout_s ? cfg->timeout_s : 30, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                          cfg->per_ip_connections, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0,

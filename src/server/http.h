@@ -50,7 +50,16 @@ struct mtg_http_resp; /* filled by the handler through the helpers below */
 enum mtg_http_route_flags {
     /* Needs "Authorization: Bearer <token>" when the server has a token. */
     MTG_HTTP_MUTATING = 1 << 0,
+    /*
+     * With MTG_HTTP_MUTATING: an edge's own token (mtg_http_edge_token) is
+     * accepted too, for the edge named by the route's {edge} parameter; on a
+     * route without one the handler names the edge (mtg_http_authorized_edge).
+     */
+    MTG_HTTP_EDGE = 1 << 1,
 };
+
+/* "e1." + 64 hex digits of HMAC-SHA256. */
+#define MTG_HTTP_EDGE_TOKEN_LEN 67
 
 /*
  * A handler fills resp through the mtg_http_resp_* helpers and returns
@@ -75,6 +84,7 @@ struct mtg_http_config {
     unsigned max_connections;    /* 0 = 64 */
     unsigned per_ip_connections; /* 0 = no per-address limit */
     unsigned timeout_s;          /* idle timeout per connection; 0 = 30 */
+    unsigned header_timeout_s;   /* a new connection's first request headers; 0 = timeout_s */
     const char *token;           /* bearer token (copied); or: */
     const char *token_file;      /* read once, trimmed; not both */
     const char *tls_cert_file;   /* PEM; both or neither */
@@ -130,6 +140,22 @@ const char *mtg_http_header(const struct mtg_http_req *req, const char *name);
 const void *mtg_http_body(const struct mtg_http_req *req, size_t *len);
 /* Peer address as text ("127.0.0.1"). */
 const char *mtg_http_remote(const struct mtg_http_req *req);
+
+/*
+ * The token of one edge, derived from the server's token: "e1." and the hex
+ * HMAC-SHA256 (key: the server token, message: "mtgan-edge:" + edge_id).
+ * Holding it lets a client act as that edge and nothing else (no other
+ * edge, no operator route), so an edge given only its own token cannot
+ * impersonate another. out receives MTG_HTTP_EDGE_TOKEN_LEN + 1 bytes.
+ */
+int mtg_http_edge_token(const char *server_token, const char *edge_id, char *out, size_t cap, struct mtg_err *err);
+
+/*
+ * In the handler of an MTG_HTTP_EDGE route without an {edge} parameter
+ * (registration: the id is in the body): 1 when the request may act as
+ * edge_id - auth is off, it carries the server token, or edge_id's token.
+ */
+int mtg_http_authorized_edge(const struct mtg_http_req *req, const char *edge_id);
 
 /*
  * True when the If-None-Match header lists etag (a quoted entity tag such

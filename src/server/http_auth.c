@@ -7,6 +7,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +90,13 @@ int mtg_http_auth_load_token(const struct mtg_http_config *cfg, char **token, si
         return mtg_err_set(err, MTG_EINVAL, "http: token%s%s is empty",
                            cfg->token_file ? " file " : "", cfg->token_file ? cfg->token_file : "");
     }
+    /* The shipped manifests' placeholder: serving with a token everyone can read is no auth at all. */
+    if (n - a >= 10 && strncmp(raw + a, "REPLACE-ME", 10) == 0) {
+        mtg_http_auth_free_secret(raw);
+        return mtg_err_set(err, MTG_EINVAL,
+                           "http: the token is still the placeholder REPLACE-ME...; put a random one in the Secret "
+                           "(docs/kubernetes.md, \"Rotating the token\")");
+    }
     memmove(raw, raw + a, n - a);
     raw[n - a] = '\0';
     *token = raw;
@@ -126,4 +135,49 @@ int mtg_http_auth_check(const char *token, size_t len, const char *authorization
 int mtg_http_auth_read_pem(const char *path, char **out, size_t *len, struct mtg_err *err)
 {
     return read_file(path, PEM_MAX, out, len, err);
+}
+
+int mtg_http_edge_token(const char *server_token, const char *edge_id, char *out, size_t cap, struct mtg_err *err)
+{
+    if (!server_token || !edge_id || cap < MTG_HTTP_EDGE_TOKEN_LEN + 1)
+        return mtg_err_set(err, MTG_EINVAL, "http: edge token needs the server token, an edge id and %d bytes",
+                           MTG_HTTP_EDGE_TOKEN_LEN + 1);
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "mtgan-edge:%s", edge_id);
+    if (n < 0 || (size_t)n >= sizeof msg)
+        return mtg_err_set(err, MTG_EINVAL, "http: edge id too long for a token");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), server_token, (int)strlen(server_token), (const unsigned char *)msg, (size_t)n, mac,
+              &mac_len) ||
+        mac_len != 32)
+        return mtg_err_set(err, MTG_EIO, "http: HMAC-SHA256 failed");
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "e1.", 3);
+    for (unsigned i = 0; i < 32; i++) {
+        out[3 + 2 * i] = hex[mac[i] >> 4];
+        out[4 + 2 * i] = hex[mac[i] & 15];
+    }
+    out[MTG_HTTP_EDGE_TOKEN_LEN] = '\0';
+    return MTG_OK;
+}
+
+int mtg_http_auth_check_edge(const char *token, const char *edge_id, const char *authorization)
+{
+    char want[MTG_HTTP_EDGE_TOKEN_LEN + 1];
+    if (!authorization || mtg_http_edge_token(token, edge_id, want, sizeof want, NULL) != MTG_OK)
+        return 0;
+    int ok = mtg_http_auth_check(want, MTG_HTTP_EDGE_TOKEN_LEN, authorization);
+    volatile char *p = want;
+    for (size_t i = 0; i < sizeof want; i++)
+        p[i] = 0;
+    return ok;
+}
+
+int mtg_http_authorized_edge(const struct mtg_http_req *req, const char *edge_id)
+{
+    const char *token = req->srv ? mtg_http_server_token(req->srv) : NULL;
+    if (!token || req->admin)
+        return 1;
+    return mtg_http_auth_check_edge(token, edge_id, mtg_http_header(req, "Authorization"));
 }

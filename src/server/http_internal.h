@@ -26,6 +26,8 @@ struct mtg_http_req {
     unsigned char *body; /* owned; NULL when no body */
     size_t len, cap;
     char remote[64];
+    const struct mtg_http_server *srv; /* for mtg_http_authorized_edge */
+    int admin;                         /* carried the server token */
 };
 
 struct mtg_http_resp {
@@ -54,6 +56,12 @@ int mtg_http_auth_load_token(const struct mtg_http_config *cfg, char **token, si
 
 /* True when authorization ("Bearer <t>", may be NULL) carries token; constant time in t. */
 int mtg_http_auth_check(const char *token, size_t len, const char *authorization);
+
+/* True when authorization carries edge_id's token derived from token (mtg_http_edge_token). */
+int mtg_http_auth_check_edge(const char *token, const char *edge_id, const char *authorization);
+
+/* http.c: the server token (NULL when auth is off). */
+const char *mtg_http_server_token(const struct mtg_http_server *srv);
 
 /* Reads a PEM file (max 1 MiB) into a malloc'd NUL-terminated string owned by the caller. */
 int mtg_http_auth_read_pem(const char *path, char **out, size_t *len, struct mtg_err *err);

@@ -67,17 +67,7 @@ static int generator_mean(struct mtg_srv *s, int t, float *mean)
 
 int srv_valid_id(const char *id)
 {
-    size_t n = strlen(id);
-    if (n == 0 || n > 63 || !((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= 'A' && id[0] <= 'Z') ||
-                              (id[0] >= '0' && id[0] <= '9')))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
+    return mtg_cfg_id_valid(id);
 }
 
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err)
@@ -121,6 +111,45 @@ int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, stru
     if (t >= 0)
         mtg_log(MTG_LOG_INFO, "server", "new task %s created from scratch", id);
     return t;
+}
+
+/* Bytes of every live task's models, and of the largest one (what a new task is assumed to cost). */
+static size_t live_model_bytes(const struct mtg_srv *s, size_t *largest)
+{
+    size_t sum = 0;
+    *largest = 0;
+    for (int t = 0; t < srv_n_tasks(s); t++) {
+        if (s->deleted[t])
+            continue;
+        const struct mtg_gan_cfg *c = srv_task_cfg(s, t);
+        size_t b = (mtg_net_spec_param_count(&c->g) * (c->recipe.ema > 0.0f ? 2 : 1) +
+                    mtg_net_spec_param_count(&c->d)) * sizeof(float);
+        sum += b;
+        if (b > *largest)
+            *largest = b;
+    }
+    return sum;
+}
+
+/* Edges' tasks are capped by memory (lifelong.max_task_mb), operators' are not. */
+static int task_room(struct mtg_srv *s, const char *id, struct mtg_err *err)
+{
+    size_t largest, live = live_model_bytes(s, &largest);
+    size_t cap = (size_t)s->cfg->lifelong.max_task_mb << 20;
+    if (live + largest > cap)
+        return mtg_err_set(err, MTG_ETOOBIG,
+                           "task \"%.64s\": the task models (%zu MiB) would pass lifelong.max_task_mb (%d MiB)", id,
+                           (live + largest) >> 20, s->cfg->lifelong.max_task_mb);
+    return MTG_OK;
+}
+
+int srv_edge_may_create_task(struct mtg_srv *s, const char *id, struct mtg_err *err)
+{
+    if (!s->cfg->lifelong.edges_may_create_tasks)
+        return mtg_err_set(err, MTG_ENOTFOUND,
+                           "unknown task \"%.64s\": edges may not create tasks (lifelong.edges_may_create_tasks); "
+                           "an operator creates it with PUT /v1/tasks/%.64s", id, id);
+    return task_room(s, id, err);
 }
 
 /*
@@ -217,7 +246,9 @@ int srv_ll_report(struct mtg_srv *s, const char *edge, int samples, double new_f
             break;
     }
     if (s->cfg->lifelong.unknown_tasks == MTG_CFG_UNKNOWN_AUTO) {
-        int t = srv_new_task(s, c.task, mean, err);
+        int t = task_room(s, c.task, err);
+        if (t == MTG_OK)
+            t = srv_new_task(s, c.task, mean, err);
         if (t < 0)
             return t;
         srv_ll_note_profile(s, t, mean, radius, samples);

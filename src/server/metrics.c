@@ -87,6 +87,17 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
          mtg_process_mem_bytes(0, "VmHWM"));
     emit(&b, "# HELP mtgan_model_bytes Bytes of models, optimiser state and in-flight buffers.\n"
              "# TYPE mtgan_model_bytes gauge\nmtgan_model_bytes %zu\n", st.model_bytes);
+    struct srv_mcache_stats mc;
+    pthread_mutex_lock(&s->mu);
+    srv_mcache_stats(s->mcache, &mc);
+    pthread_mutex_unlock(&s->mu);
+    emit(&b, "# HELP mtgan_model_encodings_total Model downloads that encoded a blob (the rest share one).\n"
+             "# TYPE mtgan_model_encodings_total counter\nmtgan_model_encodings_total %llu\n"
+             "# HELP mtgan_model_cache_hits_total Model downloads served by an encoding made for another.\n"
+             "# TYPE mtgan_model_cache_hits_total counter\nmtgan_model_cache_hits_total %llu\n"
+             "# HELP mtgan_model_cache_bytes Encoded models kept for downloads.\n"
+             "# TYPE mtgan_model_cache_bytes gauge\nmtgan_model_cache_bytes %zu\n",
+         (unsigned long long)mc.encodings, (unsigned long long)mc.hits, mc.bytes);
     emit(&b, "# HELP mtgan_tasks_memory Tasks whose globals are in RAM or spilled to disk (memory budget).\n"
              "# TYPE mtgan_tasks_memory gauge\nmtgan_tasks_memory{state=\"resident\"} %d\n"
              "mtgan_tasks_memory{state=\"spilled\"} %d\n", st.tasks_resident, st.tasks_spilled);

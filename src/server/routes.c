@@ -16,8 +16,6 @@
 #include "server/server_internal.h"
 #include "wire/blob.h"
 
-#define MAX_SAMPLES 4096
-
 int srv_blob_reply(struct mtg_http_resp *resp, struct mtg_blob *b, unsigned flags, const char *etag)
 {
     uint8_t *bytes = NULL;
@@ -35,12 +33,29 @@ int srv_blob_reply(struct mtg_http_resp *resp, struct mtg_blob *b, unsigned flag
 int srv_decode_body(struct mtg_srv *s, const struct mtg_http_req *req, struct mtg_blob **out,
                     struct mtg_http_resp *resp)
 {
+    return srv_decode_body_for(s, req, 0, 0, out, resp);
+}
+
+int srv_decode_body_for(struct mtg_srv *s, const struct mtg_http_req *req, size_t max_elems, size_t max_tensors,
+                        struct mtg_blob **out, struct mtg_http_resp *resp)
+{
     size_t len = 0;
     const void *body = mtg_http_body(req, &len);
     if (!body || len == 0)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "request body must be a blob");
     struct mtg_blob_limits lim = mtg_blob_limits_default();
     lim.max_bytes = (size_t)s->cfg->limits.max_body_bytes;
+    if (max_elems > 0) {
+        /*
+         * What the route can legitimately receive: its tensors as f32 plus a table entry each (and a
+         * little room, so a wrong shape is answered by the handler's own 400/422, not taken for a bomb).
+         * The blob decoder refuses an inflated size (raw_len) above this before allocating or
+         * inflating, so a small zlib body cannot make the server hold more than about one upload
+         * (f16 payloads: twice that once decoded).
+         */
+        size_t want = max_elems * sizeof(float) + (max_tensors + 8) * (MTG_BLOB_MAX_NAME + 32) + 4096;
+        lim.max_bytes = want < lim.max_bytes ? want : lim.max_bytes;
+    }
     struct mtg_err err = {0};
     if (mtg_blob_decode(body, len, &lim, out, &err) != MTG_OK) {
         mtg_http_resp_error(resp, err.code == MTG_ETOOBIG ? 413 : 422, "bad_blob", "%s", err.msg);
@@ -248,9 +263,12 @@ static int h_task_delete(void *ctx, const struct mtg_http_req *req, struct mtg_h
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     if (t >= 0) {
-        /* Indices stay stable (edges refer to them); the task just stops training and disappears. */
+        /* Indices stay stable (edges refer to them); the task stops training, disappears and (mtgan) its
+         * globals are freed. sgda keeps its generator: its in-flight step may still point into it. */
         s->deleted[t] = 1;
         srv_set_task_quality(s, t, 0, 0);
+        if (!s->sgda)
+            mtg_fed_task_drop(s->fed, t);
     }
     pthread_mutex_unlock(&s->mu);
     if (t < 0)
@@ -268,6 +286,29 @@ static int wire_flags(const struct mtg_http_req *req, enum mtg_dtype *dtype, uns
     return MTG_OK;
 }
 
+enum model_kind { KIND_GENERATOR = 0, KIND_DISCRIMINATOR = 1, KIND_GAN = 2 };
+
+/* srv_mcache_snapshot_fn: copies the parameters a download encodes (mu held). */
+static int model_snapshot(void *ctx, const struct srv_mcache_key *k, struct mtg_blob *b, struct mtg_err *err)
+{
+    struct mtg_srv *s = ctx;
+    size_t n;
+    uint32_t dim;
+    int rc = srv_task_resident(s, k->task, err); /* a spilled task comes back, or 503 naming its spill file */
+    if (rc == MTG_OK && k->kind != KIND_DISCRIMINATOR) {
+        /* Edges train from G itself ("gan"); users get the generator that is served ("generator"). */
+        const float *g = k->kind == KIND_GAN ? srv_task_g(s, k->task, &n, err) : srv_task_g_served(s, k->task, &n, err);
+        dim = (uint32_t)n;
+        rc = g ? mtg_blob_add(b, "g", 1, &dim, g, k->dtype, err) : err->code;
+    }
+    if (rc == MTG_OK && k->kind != KIND_GENERATOR) {
+        const float *d = mtg_fed_task_d(s->fed, k->task, &n);
+        dim = (uint32_t)n;
+        rc = mtg_blob_add(b, "d", 1, &dim, d, k->dtype, err);
+    }
+    return rc;
+}
+
 static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
 {
     struct mtg_srv *s = ctx;
@@ -280,58 +321,40 @@ static int h_model(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     if (want_d && s->sgda)
         return mtg_http_resp_error(resp, 404, "not_found",
                                    "protocol sgda keeps discriminators on the edges; the server has none");
-    enum mtg_dtype dtype;
-    unsigned flags;
-    if (wire_flags(req, &dtype, &flags) != MTG_OK)
+    struct srv_mcache_key key = {.kind = want_g && want_d ? KIND_GAN : want_g ? KIND_GENERATOR : KIND_DISCRIMINATOR};
+    if (wire_flags(req, &key.dtype, &key.flags) != MTG_OK)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "dtype must be f32|f16 and zlib 0|1");
-    struct mtg_blob *b = mtg_blob_new(NULL);
-    if (!b)
-        return MTG_ENOMEM;
     char etag[64];
-    uint8_t *bytes = NULL;
-    size_t len = 0;
     struct mtg_err err = {0};
+    struct srv_mcache_entry *e = NULL;
     pthread_mutex_lock(&s->mu);
     int t = srv_find_task(s, id);
     int rc = MTG_OK;
     if (t >= 0) {
-        uint64_t v = srv_task_version(s, t);
-        snprintf(etag, sizeof etag, "\"%s-v%llu\"", kind, (unsigned long long)v);
+        key.task = t;
+        key.version = srv_task_version(s, t);
+        snprintf(etag, sizeof etag, "\"%s-v%llu\"", kind, (unsigned long long)key.version);
         if (mtg_http_etag_matches(req, etag)) {
             pthread_mutex_unlock(&s->mu);
-            mtg_blob_free(b);
             return mtg_http_resp_not_modified(resp, etag);
         }
-        /*
-         * Encode straight from the globals while holding the lock: aggregation
-         * writes them in place, and a private copy per concurrent download
-         * would cost one model of memory per edge pulling.
-         */
-        size_t n;
-        uint32_t dim;
-        rc = srv_task_resident(s, t, &err); /* a spilled task comes back, or 503 naming its spill file */
-        if (want_g && rc == MTG_OK) {
-            /* Edges train from G itself ("gan"); users get the generator that is served ("generator"). */
-            const float *g = want_d ? srv_task_g(s, t, &n, &err) : srv_task_g_served(s, t, &n, &err);
-            dim = (uint32_t)n;
-            rc = mtg_blob_add_ref(b, "g", 1, &dim, g, dtype, &err);
-        }
-        if (want_d && rc == MTG_OK) {
-            const float *d = mtg_fed_task_d(s->fed, t, &n);
-            dim = (uint32_t)n;
-            rc = mtg_blob_add_ref(b, "d", 1, &dim, d, dtype, &err);
-        }
-        if (rc == MTG_OK)
-            rc = mtg_blob_encode(b, flags, &bytes, &len, &err);
+        /* Parameters are copied under the lock, encoded outside it, once per version (model_cache.h). */
+        rc = srv_mcache_get(s->mcache, &s->mu, &s->changed, &key, model_snapshot, s, &e, &err);
     }
     pthread_mutex_unlock(&s->mu);
-    mtg_blob_free(b);
     if (t < 0)
         return mtg_http_resp_error(resp, 404, "not_found", "unknown task \"%s\"", id);
     if (rc != MTG_OK)
         return mtg_http_resp_err(resp, &err);
-    mtg_http_resp_header(resp, "ETag", etag);
-    return mtg_http_resp_blob(resp, 200, bytes, len, 1);
+    size_t len;
+    const uint8_t *bytes = srv_mcache_bytes(e, &len);
+    rc = mtg_http_resp_blob(resp, 200, (void *)bytes, len, 0);
+    pthread_mutex_lock(&s->mu);
+    srv_mcache_release(s->mcache, e);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != MTG_OK)
+        return rc;
+    return mtg_http_resp_header(resp, "ETag", etag);
 }
 
 static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
@@ -339,7 +362,8 @@ static int h_samples(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     struct mtg_srv *s = ctx;
     const char *id = mtg_http_param(req, "task"), *format = mtg_http_query(req, "format");
     double n, seed;
-    if (srv_query_double(req, "n", 1, MAX_SAMPLES, 64, &n, resp) != MTG_OK ||
+    const int max_rows = s->cfg->limits.max_sample_rows;
+    if (srv_query_double(req, "n", 1, max_rows, max_rows < 64 ? max_rows : 64, &n, resp) != MTG_OK ||
         srv_query_double(req, "seed", 0, 4294967295.0, 1, &seed, resp) != MTG_OK)
         return MTG_EINVAL;
     if (format && strcmp(format, "png") != 0 && strcmp(format, "blob") != 0)
@@ -497,6 +521,9 @@ static int h_sched_put(void *ctx, const struct mtg_http_req *req, struct mtg_htt
     return mtg_http_resp_json(resp, 200, out);
 }
 
+/* Routes an edge calls for itself: the server token or that edge's own (mtg_http_edge_token). */
+#define EDGE_AUTH (MTG_HTTP_MUTATING | MTG_HTTP_EDGE)
+
 const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
 {
     const size_t blob_max = (size_t)s->cfg->limits.max_body_bytes;
@@ -513,14 +540,16 @@ const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
         {"GET", "/v1/tasks/{task}/samples", h_samples, s, 0, 0},
         {"GET", "/v1/tasks/{task}/profile", srv_h_profile, s, 0, 0},
         {"GET", "/v1/candidates", srv_h_candidates, s, 0, 0},
-        {"POST", "/v1/candidates", srv_h_candidate_post, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges", srv_h_register, s, MTG_HTTP_MUTATING, 0},
-        {"POST", "/v1/edges/{edge}/heartbeat", srv_h_heartbeat, s, MTG_HTTP_MUTATING, 0},
-        {"GET", "/v1/edges/{edge}/assignment", srv_h_assignment, s, 0, 0},
-        {"POST", "/v1/edges/{edge}/updates/{task}", srv_h_update, s, MTG_HTTP_MUTATING, blob_max},
-        {"GET", "/v1/edges/{edge}/fakes", srv_h_fakes, s, 0, 0},
-        {"GET", "/v1/edges/{edge}/fakes/{task}", srv_h_fakes, s, 0, 0},
-        {"POST", "/v1/edges/{edge}/feedback/{task}", srv_h_feedback, s, MTG_HTTP_MUTATING, blob_max},
+        /* Edge routes also take that edge's own token (http.h, MTG_HTTP_EDGE). */
+        {"POST", "/v1/candidates", srv_h_candidate_post, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges", srv_h_register, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/heartbeat", srv_h_heartbeat, s, EDGE_AUTH, 0},
+        /* An edge's own polls mark it alive and (async) replace its assignment: they change state. */
+        {"GET", "/v1/edges/{edge}/assignment", srv_h_assignment, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/updates/{task}", srv_h_update, s, EDGE_AUTH, blob_max},
+        {"GET", "/v1/edges/{edge}/fakes", srv_h_fakes, s, EDGE_AUTH, 0},
+        {"GET", "/v1/edges/{edge}/fakes/{task}", srv_h_fakes, s, EDGE_AUTH, 0},
+        {"POST", "/v1/edges/{edge}/feedback/{task}", srv_h_feedback, s, EDGE_AUTH, blob_max},
         {"GET", "/v1/scheduler", h_sched_get, s, 0, 0},
         {"PUT", "/v1/scheduler", h_sched_put, s, MTG_HTTP_MUTATING, 0},
     };

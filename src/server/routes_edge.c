@@ -114,16 +114,25 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     for (cJSON *t = bad ? NULL : tasks->child; t && !bad; t = t->next, n++) {
         cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "id");
         cJSON *ts = cJSON_GetObjectItemCaseSensitive(t, "samples");
-        if (!cJSON_IsString(tid) || !cJSON_IsNumber(ts) || ts->valuedouble < 1 || ts->valuedouble > 1e9)
-            bad = "each task needs \"id\" (string) and \"samples\" (integer >= 1)";
+        if (!cJSON_IsString(tid) || !srv_valid_id(tid->valuestring) || !cJSON_IsNumber(ts) || ts->valuedouble < 1 ||
+            ts->valuedouble > 1e9)
+            bad = "each task needs \"id\" ([A-Za-z0-9][A-Za-z0-9._-]{0,62}) and \"samples\" (integer >= 1)";
         else {
+            /* The count is the edge's weight in the average: an edge must not buy influence with a big number. */
+            double cap = s->cfg->limits.max_edge_samples;
             ids[n] = tid->valuestring;
-            samples[n] = (int)ts->valuedouble;
+            samples[n] = (int)(ts->valuedouble < cap ? ts->valuedouble : cap);
         }
     }
     if (bad) {
         cJSON_Delete(o);
         return mtg_http_resp_error(resp, 400, "invalid_argument", "register: %s", bad);
+    }
+    if (!mtg_http_authorized_edge(req, id->valuestring)) {
+        int r = mtg_http_resp_error(resp, 401, "unauthorized", "register: the token is neither the server's nor edge "
+                                    "\"%s\"'s own", id->valuestring);
+        cJSON_Delete(o);
+        return r;
     }
     struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);
@@ -134,7 +143,8 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
             continue;
         float mean[SRV_MAX_DIM];
         int have_mean = srv_json_vector(cJSON_GetObjectItemCaseSensitive(t, "mean"), mean, s->data_dim);
-        if (srv_new_task(s, ids[k], have_mean ? mean : NULL, &err) < 0) {
+        if (srv_edge_may_create_task(s, ids[k], &err) != MTG_OK ||
+            srv_new_task(s, ids[k], have_mean ? mean : NULL, &err) < 0) {
             pthread_mutex_unlock(&s->mu);
             cJSON_Delete(o);
             return mtg_http_resp_err(resp, &err);
@@ -158,6 +168,13 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         cJSON_AddStringToObject(out, "protocol", s->sgda ? "sgda" : "mtgan");
         cJSON_AddBoolToObject(out, "deterministic", s->cfg->train.deterministic);
         cJSON_AddNumberToObject(out, "batch", s->cfg->model.batch);
+        cJSON *kept = cJSON_AddArrayToObject(out, "tasks");
+        for (int j = 0; j < n; j++) {
+            cJSON *tj = cJSON_CreateObject();
+            cJSON_AddStringToObject(tj, "id", ids[j]);
+            cJSON_AddNumberToObject(tj, "samples", samples[j]);
+            cJSON_AddItemToArray(kept, tj);
+        }
         cJSON_AddItemToObject(out, "config", nets_json(s));
         pthread_cond_broadcast(&s->changed);
     }
@@ -274,8 +291,19 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
         return MTG_EINVAL;
     if (round < 0)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "query round= is required");
+    /* Edge and task first, then a decode bounded by that task's model: nobody else makes the server inflate. */
+    size_t ng = 0, nd = 0;
+    pthread_mutex_lock(&s->mu);
+    int e0 = mtg_fed_find_edge(s->fed, eid), t0 = srv_find_task(s, tid);
+    if (e0 >= 0 && t0 >= 0) {
+        mtg_fed_task_g(s->fed, t0, &ng);
+        mtg_fed_task_d(s->fed, t0, &nd);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (e0 < 0 || t0 < 0)
+        return e0 < 0 ? unknown_edge(resp, eid) : mtg_http_resp_error(resp, 404, "not_found", "unknown task \"%s\"", tid);
     struct mtg_blob *b = NULL;
-    if (srv_decode_body(s, req, &b, resp) != MTG_OK)
+    if (srv_decode_body_for(s, req, ng + nd, 2, &b, resp) != MTG_OK)
         return MTG_EINVAL;
     const struct mtg_blob_tensor *g = flat_tensor(b, "g"), *d = flat_tensor(b, "d");
     if (!g || !d || mtg_blob_count(b) != 2) {
@@ -374,7 +402,8 @@ int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     if (step < 0)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "query step= is required");
     struct mtg_blob *b = NULL;
-    if (srv_decode_body(s, req, &b, resp) != MTG_OK)
+    /* One edge's slice of the fake batch: batch rows of data_dim. */
+    if (srv_decode_body_for(s, req, (size_t)s->cfg->model.batch * (size_t)s->data_dim, 1, &b, resp) != MTG_OK)
         return MTG_EINVAL;
     const struct mtg_blob_tensor *fb = mtg_blob_find(b, "dfake");
     if (!fb || fb->rank != 2 || mtg_blob_count(b) != 1) {

@@ -118,6 +118,13 @@ int srv_h_candidate_post(void *ctx, const struct mtg_http_req *req, struct mtg_h
         cJSON_Delete(o);
         return mtg_http_resp_error(resp, 400, "invalid_argument", "candidate: %s", bad);
     }
+    if (!mtg_http_authorized_edge(req, edge->valuestring)) {
+        free(mean);
+        int r = mtg_http_resp_error(resp, 401, "unauthorized", "candidate: the token is neither the server's nor edge "
+                                    "\"%s\"'s own", edge->valuestring);
+        cJSON_Delete(o);
+        return r;
+    }
     struct srv_candidate c;
     struct mtg_err err = {0};
     int fresh = 0;

@@ -249,7 +249,8 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     s->sgda = cfg->protocol == MTG_CFG_PROTO_SGDA;
     s->data_dim = kind->dim;
     s->start_ms = mtg_srv_now_ms();
-    int rc = make_protocol(s, err);
+    s->mcache = srv_mcache_new((size_t)cfg->limits.model_cache_mb << 20);
+    int rc = s->mcache ? make_protocol(s, err) : mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
     if (rc != MTG_OK)
         goto fail;
     int loaded = 0;
@@ -280,8 +281,10 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     struct mtg_http_config hc = {
         .bind = cfg->bind[0] ? cfg->bind : "127.0.0.1",
         .port = (unsigned)cfg->port,
-        .max_connections = 512,
-        .timeout_s = 60,
+        .max_connections = (unsigned)cfg->limits.max_connections,
+        .per_ip_connections = (unsigned)cfg->limits.per_ip_connections,
+        .timeout_s = (unsigned)cfg->limits.idle_timeout_s,
+        .header_timeout_s = (unsigned)cfg->limits.header_timeout_s,
         .token_file = cfg->token_file[0] ? cfg->token_file : NULL,
     };
     rc = mtg_http_server_new(&hc, routes, n_routes, &s->http, err);
@@ -595,6 +598,7 @@ void mtg_srv_free(struct mtg_srv *s)
     mtg_quality_free(s->quality);
     free(s->refs);
     srv_ll_free(s->ll);
+    srv_mcache_free(s->mcache);
     mtg_fed_free(s->fed);
     mtg_sgda_free(s->sgda_state);
     mtg_sched_free(s->sched);

@@ -14,6 +14,7 @@
 #include "proto/sgda.h"
 #include "sched/sched.h"
 #include "server/http.h"
+#include "server/model_cache.h"
 #include "server/server.h"
 #include "wire/blob.h"
 
@@ -64,7 +65,9 @@ struct mtg_srv {
     uint64_t updates_duplicate;      /* replayed (edge, task, round/step) uploads, answered "duplicate" */
     uint64_t last_ckpt_round;
     uint64_t ckpt_gen;
+    uint64_t ckpt_base_gen;          /* generations up to this were found on disk at start: never deleted */
     struct srv_lifelong *ll;          /* task data profiles, candidate new tasks; lifelong.c */
+    struct srv_mcache *mcache;        /* encoded model downloads, one encoding per version; model_cache.h */
     struct mtg_http_route routes[32]; /* ctx = this server */
 };
 
@@ -73,6 +76,11 @@ struct cJSON;
 int srv_blob_reply(struct mtg_http_resp *resp, struct mtg_blob *b, unsigned flags, const char *etag);
 int srv_decode_body(struct mtg_srv *s, const struct mtg_http_req *req, struct mtg_blob **out,
                     struct mtg_http_resp *resp);
+/* Same, bounded by what the route expects, max_tensors tensors of max_elems f32 elements in all: a blob
+ * whose (inflated) size is over that, with a little room, is refused (413) before it is decompressed or
+ * allocated; the handler checks the exact shapes. max_elems 0 = the general limits. */
+int srv_decode_body_for(struct mtg_srv *s, const struct mtg_http_req *req, size_t max_elems, size_t max_tensors,
+                        struct mtg_blob **out, struct mtg_http_resp *resp);
 int srv_query_double(const struct mtg_http_req *req, const char *name, double lo, double hi, double def,
                      double *out, struct mtg_http_resp *resp);
 struct cJSON *srv_task_json(struct mtg_srv *s, int t);
@@ -124,6 +132,13 @@ void srv_task_reset_quality(struct mtg_srv *s, int t);
 /* lifelong.c: a task first seen at runtime, warm-started from the nearest known task when a data
  * mean is given (protocol mtgan), else from scratch. Returns its index or < 0. Call with mu held. */
 int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, struct mtg_err *err);
+/*
+ * lifelong.c: may an edge make task id exist (registration naming it, a
+ * candidate report)? MTG_OK, or MTG_ENOTFOUND when edges may not create
+ * tasks (lifelong.edges_may_create_tasks), MTG_ETOOBIG when the task models
+ * would pass lifelong.max_task_mb, with err saying so. Call with mu held.
+ */
+int srv_edge_may_create_task(struct mtg_srv *s, const char *id, struct mtg_err *err);
 /*
  * Task and edge ids become file, tensor and path names: the config's rule,
  * [A-Za-z0-9][A-Za-z0-9._-]{0,62}. 1 when id is acceptable.

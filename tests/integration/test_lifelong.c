@@ -58,7 +58,8 @@ Test(lifelong, new_task_joins_warm_and_old_tasks_are_not_forgotten)
     snprintf(cfg_new, sizeof cfg_new, "%s/new-edge.json", dir);
     const char *common = "\"log_level\": \"info\", \"n_edges\": 1,\n"
                          " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": 50}},\n"
-                         " \"train\": {\"eval_every\": 0, \"max_steps\": 300}";
+                         " \"train\": {\"eval_every\": 0, \"max_steps\": 300},\n"
+                         " \"lifelong\": {\"edges_may_create_tasks\": true}";
     snprintf(text, sizeof text, "{\"state_dir\": \"%s/state\", \"data\": {\"tasks\": [0, 3]}, %s}\n", dir, common);
     cr_assert_eq(tp_write_file(cfg, text), 0);
     snprintf(text, sizeof text, "{\"state_dir\": \"%s/state2\", \"data\": {\"tasks\": [7]}, %s}\n", dir, common);
@@ -137,7 +138,8 @@ static void write_cfg(const char *path, const char *state_dir, const char *tasks
              "{\"state_dir\": \"%s\", \"data\": {\"tasks\": [%s]}, \"log_level\": \"info\", \"n_edges\": 1,\n"
              " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": %d}},\n"
              " \"train\": {\"eval_every\": 20, \"max_steps\": %d, \"deterministic\": true,\n"
-             "            \"reference\": \"%s/reference-digits.json\"}}\n",
+             "            \"reference\": \"%s/reference-digits.json\"},\n"
+             " \"lifelong\": {\"edges_may_create_tasks\": true}}\n",
              state_dir, tasks, local_steps, max_steps, data ? data : "data");
     cr_assert_eq(tp_write_file(path, text), 0);
 }

@@ -292,10 +292,11 @@ int tp_server_start(struct tp_server *s, const char *cfg, const char *dir, char 
     s->pid = tp_spawn("mtgan-server", argv, NULL, s->log, &fd);
     if (s->pid < 0)
         return -1;
-    /* Read stdout line by line until the port line, EOF (exit) or 20 s. */
+    /* Read stdout line by line until the port line, EOF (exit) or 60 s: a hang catch, not a threshold
+     * (a wide model takes seconds to build on a busy machine). */
     char buf[4096];
     size_t len = 0;
-    double end = tp_now_s() + 20;
+    double end = tp_now_s() + 60;
     unsigned port = 0;
     while (!port && tp_now_s() < end) {
         struct pollfd p = {fd, POLLIN, 0};

@@ -72,7 +72,7 @@ struct tp_server {
 /*
  * mtgan-server --config cfg --port 0 [extra...] with stderr in
  * <dir>/server.log (appended); reads "mtgan-server listening on port N"
- * from stdout (20 s at most). Returns 0, or -1 when the server exited or
+ * from stdout (60 s at most). Returns 0, or -1 when the server exited or
  * never printed its port (s->pid is then reaped or killed).
  */
 int tp_server_start(struct tp_server *s, const char *cfg, const char *dir, char *const extra[]);

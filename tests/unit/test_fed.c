@@ -266,3 +266,34 @@ Test(fed, late_update_still_profiles_its_edge)
     mtg_fed_free(fed);
     mtg_sched_free(sched);
 }
+
+/* DELETE /v1/tasks: a task dropped mid-round frees its globals and the round does not wait for it. */
+Test(fed, dropped_task_is_freed_and_leaves_the_round)
+{
+    struct rig r;
+    rig_up(&r, 0, 0);
+    struct mtg_gan_cfg c = small_cfg();
+    cr_assert_eq(mtg_fed_add_task(r.fed, "t1", &c, 2, NULL), 1);
+    const char *ids[] = {"t0", "t1"};
+    int s[] = {10, 10};
+    int e0 = mtg_fed_register_edge(r.fed, "a", 2, ids, s, 0, NULL);
+    size_t live = mtg_fed_live_bytes(r.fed);
+    mtg_fed_tick(r.fed, 0);
+    struct mtg_fed_assignment a;
+    cr_assert_eq(mtg_fed_get_assignment(r.fed, e0, 0, &a), MTG_OK);
+    cr_assert_eq(a.n_items, 2);
+    mtg_fed_task_drop(r.fed, 1);
+    cr_expect_eq(mtg_fed_live_bytes(r.fed), live / 2, "the dropped task's globals still count");
+    size_t n;
+    cr_expect_null(mtg_fed_task_g(r.fed, 1, &n));
+    struct mtg_err err = {0};
+    cr_expect_eq(mtg_fed_task_resident(r.fed, 1, &err), MTG_EUNAVAIL);
+    cr_expect(strstr(err.msg, "deleted"), "%s", err.msg);
+    cr_assert_eq(submit_const(&r, e0, a.round, 1.0f, 1), MTG_FED_APPLIED);
+    cr_expect_eq(mtg_fed_tick(r.fed, 2), 1, "the round waited for the dropped task's item");
+    mtg_fed_tick(r.fed, 3);
+    cr_assert_eq(mtg_fed_get_assignment(r.fed, e0, 3, &a), MTG_OK);
+    for (int k = 0; k < a.n_items; k++)
+        cr_expect_neq(a.item[k].task, 1, "the dropped task was planned again");
+    rig_down(&r);
+}

@@ -719,6 +719,9 @@ Test(http, config_errors)
     struct mtg_http_config cfg2 = {.token_file = "/nonexistent/token"};
     cr_assert_eq(mtg_http_server_new(&cfg2, routes, 1, &srv, &err), MTG_EIO);
     cr_assert(strstr(err.msg, "/nonexistent/token"), "%s", err.msg);
+    struct mtg_http_config cfg4 = {.token = "REPLACE-ME-with-a-random-token"};
+    cr_assert_eq(mtg_http_server_new(&cfg4, routes, 1, &srv, &err), MTG_EINVAL, "the manifests' placeholder token");
+    cr_assert(strstr(err.msg, "placeholder"), "%s", err.msg);
     struct mtg_http_route bad = {"GET", "/v1/{a}x", h_health, NULL, 0, 0};
     struct mtg_http_config cfg3 = {0};
     cr_assert_eq(mtg_http_server_new(&cfg3, &bad, 1, &srv, &err), MTG_EINVAL);

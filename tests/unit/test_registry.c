@@ -105,3 +105,32 @@ Test(registry, edges_expire_and_come_back_when_seen)
     cr_expect_eq(mtg_proto_edges_seen(t, n, -1, 0), MTG_ENOTFOUND);
     free(t);
 }
+
+/* A full table gives the slot of the edge expired longest to a new edge; live edges keep theirs. */
+Test(registry, full_table_reuses_the_longest_expired_slot)
+{
+    struct mtg_proto_edge *t = table();
+    int n = 0;
+    struct mtg_err err = {0};
+    const char *a[] = {"a"};
+    int s[] = {1};
+    char id[32];
+    for (int i = 0; i < MTG_SCHED_MAX_EDGES; i++) {
+        snprintf(id, sizeof id, "e%d", i);
+        cr_assert_eq(mtg_proto_edges_register(t, &n, id, 1, a, s, find, NULL, 10000 + i, &err), i, "%s", err.msg);
+    }
+    cr_assert_eq(mtg_proto_edges_register(t, &n, "late", 1, a, s, find, NULL, 5000, &err), MTG_ERANGE,
+                 "every edge alive: no room");
+    cr_expect(strstr(err.msg, "limit"), "%s", err.msg);
+    /* e5 and e7 expire; e5 was silent longer. */
+    t[5].last_seen = 10;
+    t[7].last_seen = 20;
+    mtg_proto_edges_expire(t, n, 10500, 1000);
+    cr_assert_eq(mtg_proto_edges_alive(t, n), MTG_SCHED_MAX_EDGES - 2);
+    cr_expect_eq(mtg_proto_edges_register(t, &n, "late", 1, a, s, find, NULL, 5000, &err), 5, "%s", err.msg);
+    cr_expect_eq(mtg_proto_edges_find(t, n, "e5"), -1, "the evicted edge is still listed");
+    cr_expect_eq(mtg_proto_edges_register(t, &n, "e5", 1, a, s, find, NULL, 5001, &err), 7,
+                 "the evicted edge registers again in the next expired slot");
+    cr_expect_eq(n, MTG_SCHED_MAX_EDGES);
+    free(t);
+}

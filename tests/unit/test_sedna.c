@@ -573,3 +573,24 @@ Test(sedna_kb, writes_index_atomically)
     cr_assert_eq(mtg_sedna_write_index(missing, NULL, tasks, 2, &err), MTG_ENOTFOUND);
     rm_tree();
 }
+
+/* Task ids in an index name files and routes later: a path trick is refused with the id named. */
+Test(sedna_kb, index_task_ids_are_validated)
+{
+    make_tmpdir();
+    static const char *const bad[] = {"../../etc", "a/b", "..", "-x", ".hidden"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/index.json", tmpdir);
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "{\"format\":\"mtgan-kb-index\",\"version\":1,\"tasks\":[{\"id\":\"%s\",\"generator\":\"g.blob\"}]}",
+                bad[i]);
+        fclose(f);
+        struct mtg_sedna_kb kb;
+        struct mtg_err err = {0};
+        cr_expect_eq(mtg_sedna_read_index(path, NULL, &kb, &err), MTG_EFORMAT, "id \"%s\" accepted", bad[i]);
+        cr_expect(strstr(err.msg, bad[i]) && strstr(err.msg, "must match"), "%s", err.msg);
+    }
+    rm_tree();
+}
