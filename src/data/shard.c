@@ -96,6 +96,8 @@ int mtg_data_shard_load(const struct mtg_data_shard_cfg *cfg, struct mtg_dataset
                            cfg->part.n_edges);
     if (cfg->limit_per_class < 0)
         return mtg_err_set(err, MTG_EINVAL, "shard: per-class limit %d, need >= 0", cfg->limit_per_class);
+    if (cfg->split != MTG_DATA_TRAIN && (cfg->split != MTG_DATA_ALL || cfg->kind != MTG_DATA_KIND_DIGITS))
+        return mtg_err_set(err, MTG_EINVAL, "shard: split %d; only digits may be read whole", cfg->split);
     struct mtg_dataset *train = NULL;
     unsigned char *lab8 = NULL, *keep = NULL;
     int *labels = NULL, *idx = NULL, n = 0, rc;
@@ -107,7 +109,7 @@ int mtg_data_shard_load(const struct mtg_data_shard_cfg *cfg, struct mtg_dataset
             labels[i] = lab8[i];
     } else {
         /* Digits are small (1,797 rows): the split is loaded whole, then subset. */
-        rc = mtg_data_load(cfg->kind, cfg->path, MTG_DATA_TRAIN, 0, &train, err);
+        rc = mtg_data_load(cfg->kind, cfg->path, cfg->split, 0, &train, err);
         n = rc == MTG_OK ? mtg_data_n(train) : 0;
     }
     if (rc == MTG_OK && !(keep = malloc((size_t)n + 1)))

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@
 #include "quality/prec_recall.h"
 #include "quality/quality.h"
 #include "quality/summary.h"
+#include "launch/launch.h"
 #include "sedna/sedna.h"
+#include "sedna/sedna_pod_edges.h"
 #include "server/export.h"
 #include "server/server.h"
 
@@ -438,6 +441,80 @@ static void print_port(struct mtg_srv *srv)
     fflush(stdout);
 }
 
+/*
+ * Raises halt when the worker is told to stop or every in-pod edge has
+ * exited: a server whose edges are gone would otherwise wait forever and
+ * the job would never leave its train stage.
+ */
+struct pod_watch {
+    const atomic_int *stop;
+    struct mtg_launch *edges; /* NULL: edges connect from outside */
+    atomic_int halt;
+    atomic_int edges_gone;
+    atomic_int quit;
+};
+
+static void *pod_watch_main(void *arg)
+{
+    struct pod_watch *w = arg;
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&w->quit)) {
+        if (atomic_load(w->stop))
+            atomic_store(&w->halt, 1);
+        if (w->edges && !atomic_load(&w->edges_gone) && mtg_launch_edges_alive(w->edges) == 0) {
+            atomic_store(&w->edges_gone, 1);
+            atomic_store(&w->halt, 1);
+        }
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
+/* Where the in-pod edges keep their split and logs: under state_dir (a pod volume). */
+static int pod_work_dir(const struct mtg_cfg *cfg, char *out, size_t n, struct mtg_err *err)
+{
+    if (!cfg->state_dir[0])
+        return mtg_err_set(err, MTG_EINVAL, "sedna_edges %d needs a state_dir for the edges' data and logs",
+                           cfg->sedna_edges);
+    if (snprintf(out, n, "%s/sedna-edges", cfg->state_dir) >= (int)n)
+        return mtg_err_set(err, MTG_ERANGE, "state_dir %s is too long", cfg->state_dir);
+    if (mkdir_p(out) != 0)
+        return mtg_err_set(err, MTG_EIO, "cannot create %s: %s", out, strerror(errno));
+    return MTG_OK;
+}
+
+/* Serves the round until done, with the pod's own edges when configured. */
+static int train_run(struct mtg_cfg *cfg, struct mtg_srv *srv, const struct mtg_dataset *ds,
+                     const atomic_int *stop, struct mtg_err *err)
+{
+    struct pod_watch w = {.stop = stop};
+    char work[MTG_CFG_PATH_MAX + 32];
+    int rc = MTG_OK;
+    if (cfg->sedna_edges > 0) {
+        rc = pod_work_dir(cfg, work, sizeof work, err);
+        if (rc == MTG_OK)
+            rc = mtg_sedna_pod_edges_start(cfg, ds, work, mtg_srv_port(srv), &w.edges, err);
+    }
+    pthread_t th;
+    int started = rc == MTG_OK && pthread_create(&th, NULL, pod_watch_main, &w) == 0;
+    if (rc == MTG_OK && !started)
+        rc = mtg_err_set(err, MTG_EIO, "train stage: cannot start the watch thread");
+    if (rc == MTG_OK)
+        rc = mtg_srv_run(srv, &w.halt, 1, err);
+    atomic_store(&w.quit, 1);
+    if (started)
+        pthread_join(th, NULL);
+    struct mtg_srv_status st;
+    mtg_srv_status(srv, &st, NULL, 0);
+    if (rc == MTG_OK && !st.done && atomic_load(&w.edges_gone))
+        rc = mtg_err_set(err, MTG_EIO, "every in-pod edge exited before training finished (see %s/edge-*.log)",
+                         work);
+    else if (rc == MTG_OK && !st.done && atomic_load(stop))
+        rc = mtg_err_set(err, MTG_ESTOPPED, "stopped (SIGTERM) before training finished");
+    mtg_launch_free(w.edges);
+    return rc;
+}
+
 static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
 {
     struct mtg_err err = {0};
@@ -475,6 +552,8 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
     }
     if (rc == MTG_OK) {
         cfg->exit_when_done = 1;
+        if (cfg->sedna_edges > 0)
+            cfg->n_edges = cfg->sedna_edges; /* a deterministic server waits for them all */
         rc = mtg_srv_new(cfg, &srv, &err);
     }
     if (rc == MTG_OK && prev.n > 0) {
@@ -492,9 +571,7 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         mtg_log(MTG_LOG_INFO, "sedna", "train stage: %d samples, %d tasks, output %s", samples,
                 cfg->data.tasks.n, env.output_url);
         print_port(srv);
-        rc = mtg_srv_run(srv, stop, 1, &err);
-        if (rc == MTG_OK && atomic_load(stop))
-            rc = mtg_err_set(&err, MTG_ESTOPPED, "stopped (SIGTERM) before training finished");
+        rc = train_run(cfg, srv, ds, stop, &err);
     }
     if (rc == MTG_OK) {
         struct mtg_srv_export_opts eo = {.data_path_prefix = env.data_path_prefix, .carry = &prev};

@@ -1,7 +1,7 @@
 /*
  * test_sedna_stages.c - the three LifelongLearningJob workers as real
  * processes, configured only by Sedna-style env, against the fake LC
- * (tests/support/fake_lc.h): train (mtgan-server --sedna with two edges)
+ * (tests/support/fake_lc.h): train (mtgan-server --sedna with its two in-pod edges)
  * writes OUTPUT_URL/index.json + blobs and reports "train completed"; eval
  * (mtgan eval --sedna) scores the train output on a csv test index and
  * reports metrics; deploy (mtgan-server --sedna with MODEL_URLS = the eval
@@ -134,18 +134,14 @@ static void run_train(char *out, size_t n)
     setenv("TRAIN_DATASET_URL", idx, 1);
     setenv("HAS_COMPLETED_INITIAL_TRAINING", "false", 1);
 
+    /* The pod trains the split with its own two edges (sedna_edges, default 2). */
     struct tp_server srv;
     char *extra[] = {"--sedna", "--state-dir", state, NULL};
     cr_assert_eq(tp_server_start(&srv, cfg, dir, extra), 0, "train server did not start (%s)", srv.log);
-    pid_t e0 = tp_edge_start(cfg, srv.port, dir, "edge-0", 0, 2, NULL);
-    pid_t e1 = tp_edge_start(cfg, srv.port, dir, "edge-1", 1, 2, NULL);
-    cr_assert(e0 > 0 && e1 > 0);
     int st = tp_wait(srv.pid, 180000);
     snprintf(log, sizeof log, "%s", srv.log);
     cr_assert_neq(st, -1, "train server did not finish (see %s)", log);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "train server exit status %#x (see %s)", st, log);
-    tp_stop(e0, SIGTERM, 5000);
-    tp_stop(e1, SIGTERM, 5000);
     unsetenv("TRAIN_DATASET_URL");
     unsetenv("HAS_COMPLETED_INITIAL_TRAINING");
 }
