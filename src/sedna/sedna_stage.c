@@ -69,6 +69,23 @@ static char *original_dir(const struct mtg_sedna_env *env)
 }
 
 /*
+ * CLOUD_KB_INDEX is the last train report's url as the GM stored it: a
+ * node path, never prefixed and not mounted on its own (it lies under the
+ * OUTPUT_URL parent folder, <outputDir>/train/). Inside a pod it is at
+ * DATA_PATH_PREFIX + path; a local run without mounts uses it as given.
+ */
+static void in_pod_path(const char *path, const char *prefix, char *out, size_t n)
+{
+    struct stat st;
+    size_t pl = prefix ? strlen(prefix) : 0;
+    int under = pl && strncmp(path, prefix, pl) == 0 && (path[pl] == '/' || !path[pl]);
+    if (path[0] == '/' && pl && !under && snprintf(out, n, "%s%s", prefix, path) < (int)n &&
+        stat(out, &st) == 0)
+        return;
+    snprintf(out, n, "%s", path);
+}
+
+/*
  * Reports "failed" with reason, also when the stage env did not load:
  * then only the worker identity is read (mtg_sedna_env_load_identity).
  * The reason always goes to stderr too - the GM does not keep it.
@@ -326,6 +343,22 @@ static int write_eval_index(const char *dir, const struct mtg_sedna_env *env,
     return rc;
 }
 
+/* The evaluated tasks' generators in one file: what the deploy pod can see. */
+static int write_eval_bundle(const struct mtg_sedna_kb *kb, const struct mtg_summary *sum,
+                             const char *path, struct mtg_err *err)
+{
+    struct mtg_sedna_kb sel = {.tasks = calloc(kb->n + 1, sizeof *sel.tasks)};
+    if (!sel.tasks)
+        return mtg_err_set(err, MTG_ENOMEM, "eval: out of memory");
+    for (size_t j = 0; j < kb->n; j++)
+        for (int i = 0; i < sum->n_tasks; i++)
+            if (strcmp(kb->tasks[j].id, sum->tasks[i].id) == 0)
+                sel.tasks[sel.n++] = kb->tasks[j]; /* borrowed: sel.tasks alone is freed */
+    int rc = mtg_sedna_bundle_write(&sel, path, err);
+    free(sel.tasks);
+    return rc;
+}
+
 int mtg_sedna_eval_main(struct mtg_cfg *cfg)
 {
     struct mtg_err err = {0};
@@ -334,7 +367,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
     struct mtg_dataset *test = NULL;
     struct mtg_summary *sum = calloc(1, sizeof *sum);
     char *base = NULL;
-    char idx_path[1100], json_path[1100];
+    char idx_path[1100], json_path[1100], bundle_path[1100];
     int code = 1;
     if (mtg_sedna_env_load(&env, MTG_SEDNA_EVAL, NULL, NULL, &err) != MTG_OK) {
         report_failed(NULL, MTG_SEDNA_EVAL, err.msg);
@@ -365,6 +398,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
         rc = mtg_sedna_eval_kb(cfg, &kb, test, sum, &err);
     snprintf(idx_path, sizeof idx_path, "%s/index.json", env.output_url);
     snprintf(json_path, sizeof json_path, "%s/eval.json", env.output_url);
+    snprintf(bundle_path, sizeof bundle_path, "%s/kb.blob", env.output_url);
     if (rc == MTG_OK) {
         snprintf(sum->protocol, sizeof sum->protocol, "eval");
         sum->wall_s = now_s() - t0;
@@ -376,14 +410,18 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
         rc = mtg_summary_write_json(sum, cfg->json_out, &err);
     if (rc == MTG_OK)
         rc = write_eval_index(env.output_url, &env, &kb, sum, &err);
+    if (rc == MTG_OK)
+        rc = write_eval_bundle(&kb, sum, bundle_path, &err);
     if (rc == MTG_OK) {
         struct mtg_sedna_metric m[5];
         size_t nm = summary_metrics(sum, m);
-        struct mtg_sedna_result res[2] = {
+        /* results[0] is what the LC deploys: the bundle, whole in one file. */
+        struct mtg_sedna_result res[3] = {
+            {"blob", bundle_path, m, nm},
             {"index", idx_path, m, nm},
             {"json", json_path, m, nm},
         };
-        code = report_completed(&env, MTG_SEDNA_EVAL, res, 2);
+        code = report_completed(&env, MTG_SEDNA_EVAL, res, 3);
     } else {
         report_failed(&env, MTG_SEDNA_EVAL, err.msg);
     }
@@ -546,7 +584,9 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         rc = tasks_from_data(cfg, ds, &err);
     }
     if (rc == MTG_OK && env.has_completed_initial_training && env.cloud_kb_index) {
-        rc = mtg_sedna_read_index(env.cloud_kb_index, env.data_path_prefix, &prev, &err);
+        char kb_path[2048];
+        in_pod_path(env.cloud_kb_index, env.data_path_prefix, kb_path, sizeof kb_path);
+        rc = mtg_sedna_read_index(kb_path, env.data_path_prefix, &prev, &err);
         if (rc != MTG_OK)
             mtg_err_wrap(&err, "CLOUD_KB_INDEX");
     }
@@ -617,6 +657,27 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
     return code;
 }
 
+/*
+ * The deploy pod's models: MODEL_URLS is the LC's copy of eval's
+ * results[0], normally our bundle, unpacked under state_dir (a pod volume);
+ * an index or blobs are read in place (local runs, older eval output).
+ */
+static int deploy_models(const struct mtg_cfg *cfg, const struct mtg_sedna_env *env,
+                         struct mtg_sedna_kb *kb, struct mtg_err *err)
+{
+    if (env->model_urls.n != 1 || !mtg_sedna_is_bundle(env->model_urls.items[0]))
+        return mtg_sedna_models_collect((const char *const *)env->model_urls.items, env->model_urls.n,
+                                        env->data_path_prefix, kb, err);
+    char dir[MTG_CFG_PATH_MAX + 32];
+    if (!cfg->state_dir[0])
+        return mtg_err_set(err, MTG_EINVAL, "deploy: unpacking %s needs a state_dir",
+                           env->model_urls.items[0]);
+    snprintf(dir, sizeof dir, "%s/deploy-kb", cfg->state_dir);
+    if (mkdir_p(dir) != 0)
+        return mtg_err_set(err, MTG_EIO, "deploy: cannot create %s: %s", dir, strerror(errno));
+    return mtg_sedna_bundle_unpack(env->model_urls.items[0], dir, kb, err);
+}
+
 static int deploy_stage(struct mtg_cfg *cfg, const atomic_int *stop)
 {
     struct mtg_err err = {0};
@@ -627,8 +688,7 @@ static int deploy_stage(struct mtg_cfg *cfg, const atomic_int *stop)
     }
     struct mtg_sedna_kb kb = {0};
     struct mtg_srv *srv = NULL;
-    int rc = mtg_sedna_models_collect((const char *const *)env.model_urls.items, env.model_urls.n,
-                                      env.data_path_prefix, &kb, &err);
+    int rc = deploy_models(cfg, &env, &kb, &err);
     if (rc != MTG_OK)
         mtg_err_wrap(&err, "MODEL_URLS");
     if (rc == MTG_OK) {
