@@ -58,6 +58,10 @@ int mtg_sedna_pod_edges_start(const struct mtg_cfg *cfg, const struct mtg_datase
     ec->n_edge_profiles = 0; /* every edge at full speed: they share the pod's CPUs */
     ec->data.holdout = false; /* the LC already kept its eval samples apart */
     ec->data.limit_per_class = 0;
+    /* Every edge holds every task of the split: they share one node, the
+     * point is parallel compute, not non-IID placement. */
+    ec->data.partition.tasks_per_edge_min = 256;
+    ec->data.partition.tasks_per_edge_max = 256;
     int rc = MTG_OK;
     if (snprintf(ec->data.path, sizeof ec->data.path, "%s/train-split.csv", work_dir) >=
         (int)sizeof ec->data.path)

@@ -583,8 +583,8 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         samples = mtg_data_n(ds);
         rc = tasks_from_data(cfg, ds, &err);
     }
+    char kb_path[2048] = "";
     if (rc == MTG_OK && env.has_completed_initial_training && env.cloud_kb_index) {
-        char kb_path[2048];
         in_pod_path(env.cloud_kb_index, env.data_path_prefix, kb_path, sizeof kb_path);
         rc = mtg_sedna_read_index(kb_path, env.data_path_prefix, &prev, &err);
         if (rc != MTG_OK)
@@ -596,14 +596,13 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
             cfg->n_edges = cfg->sedna_edges; /* a deterministic server waits for them all */
         rc = mtg_srv_new(cfg, &srv, &err);
     }
+    int loaded = 0;
     if (rc == MTG_OK && prev.n > 0) {
         /* Warm start: this round's tasks continue from the knowledge base;
          * the others are carried into the new index unchanged. */
-        int loaded = 0;
         rc = mtg_srv_import(srv, &prev, 0, &loaded, &err);
         if (rc == MTG_OK)
-            mtg_log(MTG_LOG_INFO, "sedna", "warm start: %d tasks from %s", loaded,
-                    env.cloud_kb_index);
+            mtg_log(MTG_LOG_INFO, "sedna", "warm start: %d tasks from %s", loaded, kb_path);
         else
             mtg_err_wrap(&err, "CLOUD_KB_INDEX");
     }
@@ -633,9 +632,10 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
                 ne++;
             }
         }
-        struct mtg_sedna_metric m[6];
+        struct mtg_sedna_metric m[7];
         size_t nm = 0;
         m[nm++] = (struct mtg_sedna_metric){"tasks", (double)st.n_tasks};
+        m[nm++] = (struct mtg_sedna_metric){"warm_started", (double)loaded};
         m[nm++] = (struct mtg_sedna_metric){"steps", steps};
         m[nm++] = (struct mtg_sedna_metric){"num_samples", (double)samples};
         m[nm++] = (struct mtg_sedna_metric){"wall_s", now_s() - t0};
