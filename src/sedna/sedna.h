@@ -363,7 +363,8 @@ struct mtg_dataset;
  *   - a digits file itself: name ending in ".gz" (digits.csv.gz format);
  *   - a Sedna CSV index ("*.csv", what the LC writes for a csv Dataset): a
  *     header line, then one digits row per line (64 pixels 0..16, label);
- *     a first line that is itself a digits row is kept as data;
+ *     the first line is always the header, as the LC reads it (a digits row
+ *     there is skipped with a warning);
  *   - a Sedna TXT index (any other name): one digits file per line
  *     ("<path> [label]"; the label is ignored), resolved like
  *     mtg_sedna_index_read with base_dir, falling back to the path as
