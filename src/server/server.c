@@ -595,6 +595,7 @@ void mtg_srv_free(struct mtg_srv *s)
     mtg_quality_free(s->quality);
     free(s->refs);
     srv_ll_free(s->ll);
+    free(s->saved_prof);
     mtg_fed_free(s->fed);
     mtg_sgda_free(s->sgda_state);
     mtg_sched_free(s->sched);
