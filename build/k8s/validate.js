@@ -14,7 +14,12 @@
 //     openAPIV3Schema of a CRD given with --crd or found among FILE..., with ajv, where every
 //     object that lists its properties rejects unknown ones (the API server would silently
 //     prune them; in CI a typo must fail). Pod templates embedded in Sedna jobs are validated
-//     as core/v1 PodTemplateSpec.
+//     as core/v1 PodTemplateSpec;
+//   - CEL rules (x-kubernetes-validations): every rule of a CRD must parse, and every custom
+//     resource is checked against the rules on the path to each value it has, with `self` bound
+//     to that value after the schema's defaults are applied, as the API server does; a rule that
+//     does not hold fails with its message (@marcbachmann/cel-js evaluates standard CEL; none of
+//     Kubernetes' CEL library extensions are used by our rules).
 // Prints one line per problem ("FAIL file#doc Kind/name: path: message") and exits 1 if any.
 // Tools come from build/k8s-tools.sh ($MTGAN_K8S_TOOLS, default out/k8s-tools).
 'use strict';
@@ -44,6 +49,7 @@ const EMBEDDED_POD_TEMPLATES = {
 };
 
 const problems = [];
+let cel = null; // @marcbachmann/cel-js, loaded in main() (an ES module)
 let checkedDocs = 0;
 
 function fail(where, msg) {
@@ -207,6 +213,12 @@ function checkStructural(node, where, at, isRoot) {
     }
   }
   if (node.default !== undefined && isRoot) fail(where, `${at}: default at the root`);
+  for (const [i, v] of (node['x-kubernetes-validations'] || []).entries()) {
+    if (!v || typeof v.rule !== 'string') { fail(where, `${at}.x-kubernetes-validations[${i}]: no rule`); continue; }
+    try { cel.parse(v.rule); } catch (e) {
+      fail(where, `${at}.x-kubernetes-validations[${i}]: rule does not compile: ${String(e.message).split('\n')[0]}`);
+    }
+  }
   for (const [k, v] of Object.entries(node.properties || {})) checkStructural(v, where, `${at}.properties.${k}`, false);
   if (isPlainObject(node.items)) checkStructural(node.items, where, `${at}.items`, false);
   if (isPlainObject(node.additionalProperties)) checkStructural(node.additionalProperties, where, `${at}.additionalProperties`, false);
@@ -300,6 +312,40 @@ function getPath(obj, dotted) {
   return cur;
 }
 
+// The value the API server validates: value with the schema's defaults filled in (a copy).
+function withDefaults(node, value) {
+  if (!isPlainObject(node)) return value;
+  if (isPlainObject(value) && node.properties) {
+    const out = { ...value };
+    for (const [k, sub] of Object.entries(node.properties)) {
+      if (out[k] === undefined && sub.default !== undefined) out[k] = JSON.parse(JSON.stringify(sub.default));
+    }
+    return out;
+  }
+  return value;
+}
+
+// Checks value against the CEL rules of node and of everything below it that value has.
+function checkCel(node, value, where, at) {
+  if (!isPlainObject(node) || value === undefined || value === null) return;
+  const self = withDefaults(node, value);
+  for (const v of node['x-kubernetes-validations'] || []) {
+    let ok;
+    try { ok = cel.evaluate(v.rule, { self }); } catch (e) {
+      fail(where, `${at || '/'}: rule "${v.rule}" cannot be evaluated: ${String(e.message).split('\n')[0]}`);
+      continue;
+    }
+    if (ok !== true) fail(where, `${at || '/'}: ${v.message || `failed rule: ${v.rule}`}`);
+  }
+  if (isPlainObject(self) && node.properties) {
+    for (const [k, sub] of Object.entries(node.properties)) checkCel(sub, self[k], where, at ? `${at}.${k}` : k);
+  } else if (isPlainObject(self) && isPlainObject(node.additionalProperties)) {
+    for (const [k, x] of Object.entries(self)) checkCel(node.additionalProperties, x, where, at ? `${at}.${k}` : k);
+  } else if (Array.isArray(self) && isPlainObject(node.items)) {
+    self.forEach((x, i) => checkCel(node.items, x, where, `${at}[${i}]`));
+  }
+}
+
 async function validateCustom(doc, where) {
   const [group, version] = doc.apiVersion.split('/');
   const key = `${group}/${doc.kind}/${version}`;
@@ -315,6 +361,7 @@ async function validateCustom(doc, where) {
       fail(where, `${er.instancePath || '/'}: ${msg}`);
     }
   }
+  checkCel(crd.schema, doc, where, '');
   checkStrict(doc.metadata, path.join(NM, '@kubernetes-models', 'apimachinery', 'apis', 'meta', 'v1', 'ObjectMeta.d.ts'), where, 'metadata');
   const podTemplate = path.join(NM, 'kubernetes-models', 'v1', 'PodTemplateSpec.js');
   for (const p of EMBEDDED_POD_TEMPLATES[`${group}/${doc.kind}`] || []) {
@@ -353,6 +400,9 @@ async function main() {
     else files.push(args[i]);
   }
   if (files.length === 0) { console.error('usage: validate.js [--crd FILE]... FILE...'); process.exit(2); }
+  const celMain = path.join(NM, '@marcbachmann', 'cel-js', 'lib', 'index.js');
+  if (!fs.existsSync(celMain)) { console.error(`validate: ${celMain} missing: run build/k8s-tools.sh first`); process.exit(2); }
+  cel = await import(pathToFileURL(celMain).href);
   const all = files.flatMap(loadDocs);
   // CRDs first (from --crd and from the files themselves), so order of arguments never matters.
   for (const f of crdFiles) {

@@ -77,6 +77,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     snprintf(c->bind, sizeof c->bind, "127.0.0.1");
     snprintf(c->server_url, sizeof c->server_url, "http://127.0.0.1:8080");
     c->n_edges = 4;
+    c->sedna_edges = 2;
     c->model.batch = g.batch;
     c->model.sharing = MTG_CFG_SHARE_NONE;
     c->model.width_mult = 1;
@@ -86,6 +87,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->model.recipe.real_label = g.recipe.real_label;
     c->model.recipe.pack = g.recipe.pack;
     c->data.dataset = MTG_CFG_DATA_DIGITS;
+    c->data.holdout = true;
     snprintf(c->data.dir, sizeof c->data.dir, "data");
     c->data.partition.tasks_per_edge_min = 4;
     c->data.partition.tasks_per_edge_max = 6;
@@ -251,6 +253,9 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
         return mtg_err_set(err, MTG_EINVAL,
                            "train.max_wall_s stops training at a wall-clock time, which train.deterministic "
                            "forbids: set it to 0 and bound training with train.max_steps");
+    if (!c->data.holdout && c->data.dataset != MTG_CFG_DATA_DIGITS)
+        return mtg_err_set(err, MTG_EINVAL,
+                           "data.holdout false reads a digits file whole; the other datasets have fixed splits");
     /* The async policy applies deltas on arrival: a sync round would never be planned. */
     if (c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC && c->aggregation.mode != MTG_CFG_AGG_ASYNC)
         return mtg_err_set(err, MTG_EINVAL,

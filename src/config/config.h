@@ -185,6 +185,10 @@ struct mtg_cfg {
         /* Edge: classes whose held-out rows it holds without a label, scored
          * for unknown-task detection (src/edge/novelty.h); n == 0: none. */
         struct mtg_cfg_ids unlabelled;
+        /* digits: every 5th row of data.path is held out of training (the
+         * judge's reference); false = the file is already a training split
+         * (the Sedna train stage's in-pod edges) and every row trains. */
+        bool holdout;
     } data;
 
     int n_edge_profiles;
@@ -258,6 +262,9 @@ struct mtg_cfg {
      * supplies data, models and output; the worker reports to the LC. */
     bool sedna;
     enum mtg_cfg_sedna_stage sedna_stage; /* server: which LL stage; auto = from the env */
+    /* server --sedna train: edges it runs in its own pod on the LC's
+     * training split (docs/sedna.md); 0 = none, edges connect from outside. */
+    int sedna_edges;
 };
 
 /* What the command line held besides settings. Pointers point into argv (not owned). */

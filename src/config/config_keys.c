@@ -127,6 +127,8 @@ static const struct mtg_cfg_key top_keys[] = {
     {.path = "data.unlabelled", .kind = MTG_CFG_K_IDS, .off = C_OFF(data.unlabelled), .lo = 0, .hi = 255,
      .env = "MTGAN_UNLABELLED", .flag = "unlabelled", .bins = BIN(EDGE), .meta = "LIST",
      .help = "edge: digit classes held without a label and scored for unknown-task detection; [] = none"},
+    {BOOL("data.holdout", data.holdout),
+     .help = "digits: hold every 5th row of data.path out of training; false = train on every row"},
     {.path = "edges", .kind = MTG_CFG_K_ARRAY, .help = "demo/bench edge profile (see edges[].*)"},
     OBJ("scheduler"),
     OBJ("scheduler.server"),
@@ -227,6 +229,9 @@ static const struct mtg_cfg_key top_keys[] = {
     {ENUM("sedna_stage", sedna_stage, sedna_stage_names), .env = "MTGAN_SEDNA_STAGE",
      .flag = "sedna-stage", .bins = BIN(SERVER),
      .help = "server --sedna stage; auto: train if TRAIN_DATASET_URL is set, else deploy if MODEL_URLS is"},
+    {INT("sedna_edges", sedna_edges, 0, 64), .env = "MTGAN_SEDNA_EDGES", .flag = "sedna-edges",
+     .bins = BIN(SERVER), .meta = "N",
+     .help = "server --sedna train: mtgan-edge processes run in the pod on the training split; 0 = none"},
 };
 
 #define T_OFF(m) offsetof(struct mtg_cfg_task, m)

@@ -331,6 +331,10 @@ static int load_digits_split(const char *path, int split, struct mtg_dataset **o
     if (!path || !path[0])
         return mtg_err_set(err, MTG_EINVAL, "digits: no file given (data.path)");
     int rc = mtg_data_digits_load(path, &all, err);
+    if (rc == MTG_OK && split == MTG_DATA_ALL) {
+        *out = all;
+        return MTG_OK;
+    }
     if (rc == MTG_OK)
         rc = mtg_data_split(all, MTG_DATA_HELDOUT_EVERY, &train, &held, err);
     mtg_data_free(all);
@@ -347,9 +351,12 @@ int mtg_data_load(int kind, const char *path, int split, int limit_per_class,
     if (!out)
         return mtg_err_set(err, MTG_EINVAL, "dataset load: NULL argument");
     *out = NULL;
-    if (split != MTG_DATA_TRAIN && split != MTG_DATA_TEST)
-        return mtg_err_set(err, MTG_EINVAL, "dataset load: split %d is neither train nor test",
+    if (split != MTG_DATA_TRAIN && split != MTG_DATA_TEST && split != MTG_DATA_ALL)
+        return mtg_err_set(err, MTG_EINVAL, "dataset load: split %d is neither train, test nor all",
                            split);
+    if (split == MTG_DATA_ALL && kind != MTG_DATA_KIND_DIGITS)
+        return mtg_err_set(err, MTG_EINVAL, "dataset load: only digits files can be read whole "
+                           "(data.holdout false)");
     if (limit_per_class < 0)
         return mtg_err_set(err, MTG_EINVAL, "dataset: per-class limit %d, need >= 0",
                            limit_per_class);

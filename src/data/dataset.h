@@ -97,7 +97,9 @@ int mtg_data_first_per_class(const struct mtg_dataset *ds, int limit, struct mtg
  * follow enum mtg_cfg_dataset (digits 0, ring 1); only ever append.
  */
 enum mtg_data_kind { MTG_DATA_KIND_DIGITS = 0, MTG_DATA_KIND_RING = 1, MTG_DATA_KIND_FASHION = 2 };
-enum mtg_data_split { MTG_DATA_TRAIN = 0, MTG_DATA_TEST = 1 };
+/* MTG_DATA_ALL (digits only): every row of a file that is already a
+ * training split, such as the one a Sedna LocalController writes. */
+enum mtg_data_split { MTG_DATA_TRAIN = 0, MTG_DATA_TEST = 1, MTG_DATA_ALL = 2 };
 
 struct mtg_data_kind_info {
     const char *name;        /* "digits", "ring", "fashion-mnist" */

@@ -35,7 +35,9 @@ static int select_rows(const struct mtg_data_shard_cfg *cfg, int n_classes, cons
     int *row_of = malloc(((size_t)n + 1) * sizeof *row_of);
     int *iota = malloc(((size_t)n + 1) * sizeof *iota);
     const int **task_idx = calloc((size_t)n_classes, sizeof *task_idx);
-    if (!count || !seen || !off || !row_of || !iota || !task_idx) {
+    int *pos = calloc((size_t)n_classes, sizeof *pos);
+    int *present_count = calloc((size_t)n_classes, sizeof *present_count);
+    if (!count || !seen || !off || !row_of || !iota || !task_idx || !pos || !present_count) {
         rc = mtg_err_set(err, MTG_ENOMEM, "shard: out of memory for %d rows", n);
         goto done;
     }
@@ -54,19 +56,32 @@ static int select_rows(const struct mtg_data_shard_cfg *cfg, int n_classes, cons
     }
     for (int i = 0; i < n; i++)
         iota[i] = i;
-    for (int c = 0; c < n_classes; c++)
-        task_idx[c] = iota;
-    rc = mtg_data_partition_new(&cfg->part, n_classes, task_idx, count, &p, err);
+    /* Only the classes the file has rows of are dealt (all of them in a
+     * whole dataset; a Sedna training split may hold a few): pos[c] is
+     * class c's task in the partition, -1 when absent. */
+    int n_present = 0;
+    for (int c = 0; c < n_classes; c++) {
+        pos[c] = count[c] > 0 ? n_present : -1;
+        if (count[c] > 0) {
+            task_idx[n_present] = iota;
+            present_count[n_present++] = count[c];
+        }
+    }
+    if (n_present == 0) {
+        rc = mtg_err_set(err, MTG_EINVAL, "shard: the data has no rows");
+        goto done;
+    }
+    rc = mtg_data_partition_new(&cfg->part, n_present, task_idx, present_count, &p, err);
     if (rc != MTG_OK) {
         mtg_err_wrap(err, "shard");
         goto done;
     }
     memset(keep, 0, (size_t)n);
     for (int c = 0; c < n_classes; c++) {
-        if (!wanted(cfg, c))
+        if (!wanted(cfg, c) || pos[c] < 0)
             continue;
         int m = 0;
-        const int *ks = mtg_data_partition_samples(p, cfg->shard, c, &m);
+        const int *ks = mtg_data_partition_samples(p, cfg->shard, pos[c], &m);
         for (int j = 0; j < m; j++)
             keep[row_of[off[c] + ks[j]]] = 1;
     }
@@ -78,6 +93,8 @@ done:
     free(row_of);
     free(iota);
     free(task_idx);
+    free(pos);
+    free(present_count);
     return rc;
 }
 
@@ -96,6 +113,8 @@ int mtg_data_shard_load(const struct mtg_data_shard_cfg *cfg, struct mtg_dataset
                            cfg->part.n_edges);
     if (cfg->limit_per_class < 0)
         return mtg_err_set(err, MTG_EINVAL, "shard: per-class limit %d, need >= 0", cfg->limit_per_class);
+    if (cfg->split != MTG_DATA_TRAIN && (cfg->split != MTG_DATA_ALL || cfg->kind != MTG_DATA_KIND_DIGITS))
+        return mtg_err_set(err, MTG_EINVAL, "shard: split %d; only digits may be read whole", cfg->split);
     struct mtg_dataset *train = NULL;
     unsigned char *lab8 = NULL, *keep = NULL;
     int *labels = NULL, *idx = NULL, n = 0, rc;
@@ -107,7 +126,7 @@ int mtg_data_shard_load(const struct mtg_data_shard_cfg *cfg, struct mtg_dataset
             labels[i] = lab8[i];
     } else {
         /* Digits are small (1,797 rows): the split is loaded whole, then subset. */
-        rc = mtg_data_load(cfg->kind, cfg->path, MTG_DATA_TRAIN, 0, &train, err);
+        rc = mtg_data_load(cfg->kind, cfg->path, cfg->split, 0, &train, err);
         n = rc == MTG_OK ? mtg_data_n(train) : 0;
     }
     if (rc == MTG_OK && !(keep = malloc((size_t)n + 1)))

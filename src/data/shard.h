@@ -36,6 +36,7 @@ struct mtg_data_shard_cfg {
     int shard;                    /* 0 <= shard < part.n_edges */
     const int *classes;           /* classes wanted (NULL with n_classes 0 = all) */
     int n_classes;
+    int split;                    /* MTG_DATA_TRAIN (0) or, digits only, MTG_DATA_ALL */
 };
 
 /*

@@ -101,7 +101,8 @@ static int load_shard(struct mtg_edge *e, struct mtg_err *err)
                                              .seed = c->data.partition.seed},
                                     .shard = e->shard,
                                     .classes = c->data.tasks.id,
-                                    .n_classes = c->data.tasks.n};
+                                    .n_classes = c->data.tasks.n,
+                                    .split = c->data.holdout ? MTG_DATA_TRAIN : MTG_DATA_ALL};
     struct mtg_dataset *mine = NULL, *held = NULL;
     int rc = mtg_data_shard_load(&sc, &mine, err);
     for (int label = 0; rc == MTG_OK && label < kind->n_classes; label++) {

@@ -12,7 +12,7 @@
 #include "k8s/k8s.h"
 
 static const char *const cond_names[MTG_K8S_COND_COUNT] = {
-    "Waiting", "Starting", "Running", "Completed", "Failed", "QualityReached",
+    "Waiting", "Starting", "Running", "Completed", "Failed", "QualityReached", "Ready", "Succeeded",
 };
 
 /* Default reason and message of the phase conditions while True (Sedna uses CamelCase reasons). */
@@ -143,7 +143,7 @@ static int add_time(cJSON *o, const char *key, int64_t t)
 }
 
 /* Appends condition k with status on at now, keeping its transition time if it did not flip. */
-static int add_cond(cJSON *arr, struct mtg_k8s_track *tr, int k, int on, int64_t now,
+static int add_cond(cJSON *arr, struct mtg_k8s_track *tr, int k, int on, int64_t now, int64_t gen,
                     const char *reason, const char *message)
 {
     if (!tr->cond[k].known || tr->cond[k].status != on) {
@@ -160,7 +160,8 @@ static int add_cond(cJSON *arr, struct mtg_k8s_track *tr, int k, int on, int64_t
            cJSON_AddStringToObject(c, "status", on ? "True" : "False") &&
            add_time(c, "lastHeartbeatTime", now) && add_time(c, "lastTransitionTime", tr->cond[k].since) &&
            cJSON_AddStringToObject(c, "reason", reason) &&
-           cJSON_AddStringToObject(c, "message", message ? message : "");
+           cJSON_AddStringToObject(c, "message", message ? message : "") &&
+           (gen <= 0 || cJSON_AddNumberToObject(c, "observedGeneration", (double)gen));
 }
 
 static int add_finite(cJSON *o, const char *key, double v)
@@ -258,24 +259,34 @@ static cJSON *build(const struct mtg_k8s_job_status *st, struct mtg_k8s_track *t
         goto oom;
     /* One entry per phase type that is True now or was ever reported, so `kubectl wait
      * --for condition=Completed` and a look at the history both work. */
+    const int64_t gen = st->observed_generation;
     for (int k = 0; k <= MTG_K8S_COND_FAILED; k++) {
         int on = k == phase;
-        if (!on && !tr->cond[k].known)
+        if (!on && !tr->cond[k].known && k != MTG_K8S_COND_FAILED)
             continue;
         char off_msg[64];
         snprintf(off_msg, sizeof off_msg, "phase is %s", cond_names[phase]);
         const char *reason = on ? (st->reason ? st->reason : phase_reason[k]) : "PhaseChanged";
-        if (!add_cond(conds, tr, k, on, now, reason, on ? message : off_msg))
+        if (!add_cond(conds, tr, k, on, now, gen, reason, on ? message : off_msg))
             goto oom;
     }
     if (phase != MTG_K8S_PHASE_STARTING || tr->cond[MTG_K8S_COND_QUALITY].known) {
         int all = st->n_tasks > 0 && reached == st->n_tasks;
         char qmsg[96];
         snprintf(qmsg, sizeof qmsg, "%d of %d tasks meet spec.qualityTarget", reached, st->n_tasks);
-        if (!add_cond(conds, tr, MTG_K8S_COND_QUALITY, all, now, all ? "TargetMet" : "BelowTarget",
+        if (!add_cond(conds, tr, MTG_K8S_COND_QUALITY, all, now, gen, all ? "TargetMet" : "BelowTarget",
                       qmsg))
             goto oom;
     }
+    int ready = phase == MTG_K8S_PHASE_RUNNING || phase == MTG_K8S_PHASE_COMPLETED;
+    char pmsg[64];
+    snprintf(pmsg, sizeof pmsg, "phase is %s", cond_names[phase]);
+    if (!add_cond(conds, tr, MTG_K8S_COND_READY, ready, now, gen, ready ? "ServerUp" : cond_names[phase],
+                  pmsg) ||
+        !add_cond(conds, tr, MTG_K8S_COND_SUCCEEDED, phase == MTG_K8S_PHASE_COMPLETED, now, gen,
+                  phase == MTG_K8S_PHASE_COMPLETED ? phase_reason[MTG_K8S_PHASE_COMPLETED] : "NotCompleted",
+                  phase == MTG_K8S_PHASE_COMPLETED ? message : pmsg))
+        goto oom;
     if (!add_tasks(s, st))
         goto oom;
     return root;

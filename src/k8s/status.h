@@ -4,8 +4,10 @@
  * merge patch (RFC 7386) to .../multitaskganjobs/NAME/status.
  *
  * Conditions follow Sedna's job conditions (type, status, lastHeartbeatTime,
- * lastTransitionTime, reason, message) with one entry per type, as the CRD's
- * list-map declares. A struct mtg_k8s_track remembers when each condition
+ * lastTransitionTime, reason, message) plus observedGeneration, with one
+ * entry per type, as the CRD's list-map declares; Ready, Succeeded and
+ * Failed are always present (the standard trio), the other phase types once
+ * they were True. A struct mtg_k8s_track remembers when each condition
  * last changed, so lastTransitionTime stays put while a status holds and
  * survives a server restart (mtg_k8s_track_load seeds it from the CR).
  *
@@ -46,6 +48,10 @@ enum mtg_k8s_cond {
     MTG_K8S_COND_COMPLETED = 3,
     MTG_K8S_COND_FAILED = 4,
     MTG_K8S_COND_QUALITY = 5, /* QualityReached: every task meets spec.qualityTarget */
+    /* The standard pair (with Failed) tools wait on: Ready while the server
+     * runs or serves a completed job, Succeeded once it completed. */
+    MTG_K8S_COND_READY = 6,
+    MTG_K8S_COND_SUCCEEDED = 7,
     MTG_K8S_COND_COUNT
 };
 

@@ -120,10 +120,31 @@ static int profiled_plan(struct mtg_sched *s, const struct mtg_cluster_view *v, 
     return MTG_OK;
 }
 
+static int profiled_get(struct mtg_sched *s, int edge, struct mtg_sched_edge_profile *out)
+{
+    const struct profile *p = mtg_sched_state(s);
+    if (edge < 0 || edge >= MTG_SCHED_MAX_EDGES || p->step_s[edge] <= 0)
+        return 0;
+    out->step_s = p->step_s[edge];
+    out->transfer_s = p->transfer_s[edge];
+    return 1;
+}
+
+static void profiled_set(struct mtg_sched *s, int edge, const struct mtg_sched_edge_profile *in)
+{
+    struct profile *p = mtg_sched_state(s);
+    if (edge < 0 || edge >= MTG_SCHED_MAX_EDGES)
+        return;
+    p->step_s[edge] = in->step_s;
+    p->transfer_s[edge] = in->transfer_s;
+}
+
 const struct mtg_sched_ops mtg_sched_profiled_ops = {
     .name = "profiled",
     .init = profiled_init,
     .plan_round = profiled_plan,
     .observe = profiled_observe,
     .deinit = profiled_deinit,
+    .get_profile = profiled_get,
+    .set_profile = profiled_set,
 };

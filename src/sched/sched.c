@@ -1,6 +1,7 @@
 #include "sched/sched.h"
 #include "core/status.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,4 +79,16 @@ void mtg_sched_observe(struct mtg_sched *s, const struct mtg_report *r)
 {
     if (s->ops->observe)
         s->ops->observe(s, r);
+}
+
+int mtg_sched_get_profile(struct mtg_sched *s, int edge, struct mtg_sched_edge_profile *out)
+{
+    return s->ops->get_profile ? s->ops->get_profile(s, edge, out) : 0;
+}
+
+void mtg_sched_set_profile(struct mtg_sched *s, int edge, const struct mtg_sched_edge_profile *p)
+{
+    if (s->ops->set_profile && isfinite(p->step_s) && isfinite(p->transfer_s) && p->step_s > 0 &&
+        p->transfer_s >= 0)
+        s->ops->set_profile(s, edge, p);
 }

@@ -84,12 +84,23 @@ struct mtg_sched_params {
     int min_steps;          /* never assign fewer steps than this to an alive edge's task */
 };
 
+/* What a policy has measured about one edge; the server checkpoints it by edge id. */
+struct mtg_sched_edge_profile {
+    double step_s;     /* seconds per local step */
+    double transfer_s; /* seconds of transfer per task per round */
+};
+
 struct mtg_sched_ops {
     const char *name;
     int (*init)(struct mtg_sched *s);
     int (*plan_round)(struct mtg_sched *s, const struct mtg_cluster_view *view, struct mtg_plan *out);
     void (*observe)(struct mtg_sched *s, const struct mtg_report *r);
     void (*deinit)(struct mtg_sched *s);
+    /* Optional (NULL for a policy that measures nothing): edge's profile
+     * into *out, returning 1, or 0 when the edge is not profiled yet. */
+    int (*get_profile)(struct mtg_sched *s, int edge, struct mtg_sched_edge_profile *out);
+    /* Optional: seeds edge's profile (a restarted server's). */
+    void (*set_profile)(struct mtg_sched *s, int edge, const struct mtg_sched_edge_profile *p);
 };
 
 /* Policy names known to mtg_sched_new ("fixed", "profiled", ...); NULL-terminated. */
@@ -105,6 +116,12 @@ void mtg_sched_set_params(struct mtg_sched *s, const struct mtg_sched_params *pa
 
 int mtg_sched_plan_round(struct mtg_sched *s, const struct mtg_cluster_view *view, struct mtg_plan *out);
 void mtg_sched_observe(struct mtg_sched *s, const struct mtg_report *r);
+
+/* Edge's measured profile into *out: 1, or 0 when the policy keeps none or has not profiled it. */
+int mtg_sched_get_profile(struct mtg_sched *s, int edge, struct mtg_sched_edge_profile *out);
+/* Seeds edge's profile where the policy keeps one (ignored otherwise, and for
+ * non-finite or negative times); a later observation refines it as usual. */
+void mtg_sched_set_profile(struct mtg_sched *s, int edge, const struct mtg_sched_edge_profile *p);
 
 /* For policies: their private state pointer. */
 void *mtg_sched_state(struct mtg_sched *s);

@@ -329,6 +329,30 @@ int mtg_sedna_models_collect(const char *const *items, size_t n, const char *dat
 /* Frees what kb owns and zeroes it; accepts NULL. */
 void mtg_sedna_kb_deinit(struct mtg_sedna_kb *kb);
 
+/* ---- the knowledge base in one file (what the deploy worker can see) ---- */
+
+/*
+ * Writes kb's generators into one blob at path (zlib, atomic): each task's
+ * generator tensors renamed "<task>/<name>", then "<task>/kb.meta" (f32[4]:
+ * steps and version as 24-bit halves). The deploy pod sees only the file
+ * the LC copies to <outputDir>/deploy/index.pkl, so it must hold the models
+ * (docs/sedna.md "What each pod sees"). Task ids may not contain '/'.
+ */
+int mtg_sedna_bundle_write(const struct mtg_sedna_kb *kb, const char *path, struct mtg_err *err);
+
+/* 1 when path is a blob written by mtg_sedna_bundle_write, else 0; never fails. */
+int mtg_sedna_is_bundle(const char *path);
+
+/*
+ * Splits the bundle at path into dir/<task>.generator.blob files (dir must
+ * exist and be writable) and fills out with those tasks, steps and
+ * versions. A tensor without a task prefix, a task without kb.meta or
+ * listed twice is MTG_EFORMAT naming it. Caller owns out
+ * (mtg_sedna_kb_deinit); on failure out is zeroed.
+ */
+int mtg_sedna_bundle_unpack(const char *path, const char *dir, struct mtg_sedna_kb *out,
+                            struct mtg_err *err);
+
 /* ---- digits data behind a Sedna dataset URL ---- */
 
 struct mtg_dataset;
@@ -339,7 +363,8 @@ struct mtg_dataset;
  *   - a digits file itself: name ending in ".gz" (digits.csv.gz format);
  *   - a Sedna CSV index ("*.csv", what the LC writes for a csv Dataset): a
  *     header line, then one digits row per line (64 pixels 0..16, label);
- *     a first line that is itself a digits row is kept as data;
+ *     the first line is always the header, as the LC reads it (a digits row
+ *     there is skipped with a warning);
  *   - a Sedna TXT index (any other name): one digits file per line
  *     ("<path> [label]"; the label is ignored), resolved like
  *     mtg_sedna_index_read with base_dir, falling back to the path as

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/log.h"
 #include "data/dataset.h"
 #include "data/digits.h"
 
@@ -35,20 +36,24 @@ static int ends_with_ci(const char *s, const char *suffix)
     return 1;
 }
 
-/* Rows of a csv index, joined by '\n'; the header is kept when it is a digits row. */
+/*
+ * Rows of a csv index, joined by '\n'. The first line is always the header,
+ * as the LC reads it (dataset.go readByLine: "the first row of csv file is
+ * header") and writes it back atop every split it hands out: a Dataset file
+ * without a header loses its first row to that role, and keeping it here
+ * would put that one row into every train and eval split.
+ */
 static int load_csv_rows(const char *url, const struct mtg_sedna_index *idx,
                          struct mtg_dataset **out, struct mtg_err *err)
 {
     size_t total = 0;
-    int keep_header = 0;
     if (idx->header) {
         struct mtg_dataset *probe = NULL;
         struct mtg_err ignored = {0};
-        keep_header = mtg_data_digits_parse(idx->header, strlen(idx->header), url, &probe,
-                                            &ignored) == MTG_OK;
+        if (mtg_data_digits_parse(idx->header, strlen(idx->header), url, &probe, &ignored) == MTG_OK)
+            mtg_log(MTG_LOG_WARN, "sedna", "%s: the first line is a digits row, read as the header as "
+                    "Sedna's LC does; give the Dataset file a header line (docs/sedna.md)", url);
         mtg_data_free(probe);
-        if (keep_header)
-            total += strlen(idx->header) + 1;
     }
     for (size_t i = 0; i < idx->n; i++)
         total += strlen(idx->entries[i].line) + 1;
@@ -56,12 +61,6 @@ static int load_csv_rows(const char *url, const struct mtg_sedna_index *idx,
     if (!buf)
         return mtg_err_set(err, MTG_ENOMEM, "sedna: out of memory reading %s", url);
     size_t k = 0;
-    if (keep_header) {
-        size_t l = strlen(idx->header);
-        memcpy(buf + k, idx->header, l);
-        k += l;
-        buf[k++] = '\n';
-    }
     for (size_t i = 0; i < idx->n; i++) {
         size_t l = strlen(idx->entries[i].line);
         memcpy(buf + k, idx->entries[i].line, l);
@@ -70,7 +69,7 @@ static int load_csv_rows(const char *url, const struct mtg_sedna_index *idx,
     }
     buf[k] = '\0';
     char name[600];
-    snprintf(name, sizeof name, "%s (data rows, header %s)", url, keep_header ? "kept" : "skipped");
+    snprintf(name, sizeof name, "%s (data rows after the header line)", url);
     int rc = mtg_data_digits_parse(buf, k, name, out, err);
     free(buf);
     return rc;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@
 #include "quality/prec_recall.h"
 #include "quality/quality.h"
 #include "quality/summary.h"
+#include "launch/launch.h"
 #include "sedna/sedna.h"
+#include "sedna/sedna_pod_edges.h"
 #include "server/export.h"
 #include "server/server.h"
 
@@ -63,6 +66,23 @@ static char *original_dir(const struct mtg_sedna_env *env)
         return NULL;
     return strndup(env->original_dataset_url,
                    slash == env->original_dataset_url ? 1 : (size_t)(slash - env->original_dataset_url));
+}
+
+/*
+ * CLOUD_KB_INDEX is the last train report's url as the GM stored it: a
+ * node path, never prefixed and not mounted on its own (it lies under the
+ * OUTPUT_URL parent folder, <outputDir>/train/). Inside a pod it is at
+ * DATA_PATH_PREFIX + path; a local run without mounts uses it as given.
+ */
+static void in_pod_path(const char *path, const char *prefix, char *out, size_t n)
+{
+    struct stat st;
+    size_t pl = prefix ? strlen(prefix) : 0;
+    int under = pl && strncmp(path, prefix, pl) == 0 && (path[pl] == '/' || !path[pl]);
+    if (path[0] == '/' && pl && !under && snprintf(out, n, "%s%s", prefix, path) < (int)n &&
+        stat(out, &st) == 0)
+        return;
+    snprintf(out, n, "%s", path);
 }
 
 /*
@@ -323,6 +343,22 @@ static int write_eval_index(const char *dir, const struct mtg_sedna_env *env,
     return rc;
 }
 
+/* The evaluated tasks' generators in one file: what the deploy pod can see. */
+static int write_eval_bundle(const struct mtg_sedna_kb *kb, const struct mtg_summary *sum,
+                             const char *path, struct mtg_err *err)
+{
+    struct mtg_sedna_kb sel = {.tasks = calloc(kb->n + 1, sizeof *sel.tasks)};
+    if (!sel.tasks)
+        return mtg_err_set(err, MTG_ENOMEM, "eval: out of memory");
+    for (size_t j = 0; j < kb->n; j++)
+        for (int i = 0; i < sum->n_tasks; i++)
+            if (strcmp(kb->tasks[j].id, sum->tasks[i].id) == 0)
+                sel.tasks[sel.n++] = kb->tasks[j]; /* borrowed: sel.tasks alone is freed */
+    int rc = mtg_sedna_bundle_write(&sel, path, err);
+    free(sel.tasks);
+    return rc;
+}
+
 int mtg_sedna_eval_main(struct mtg_cfg *cfg)
 {
     struct mtg_err err = {0};
@@ -331,7 +367,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
     struct mtg_dataset *test = NULL;
     struct mtg_summary *sum = calloc(1, sizeof *sum);
     char *base = NULL;
-    char idx_path[1100], json_path[1100];
+    char idx_path[1100], json_path[1100], bundle_path[1100];
     int code = 1;
     if (mtg_sedna_env_load(&env, MTG_SEDNA_EVAL, NULL, NULL, &err) != MTG_OK) {
         report_failed(NULL, MTG_SEDNA_EVAL, err.msg);
@@ -362,6 +398,7 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
         rc = mtg_sedna_eval_kb(cfg, &kb, test, sum, &err);
     snprintf(idx_path, sizeof idx_path, "%s/index.json", env.output_url);
     snprintf(json_path, sizeof json_path, "%s/eval.json", env.output_url);
+    snprintf(bundle_path, sizeof bundle_path, "%s/kb.blob", env.output_url);
     if (rc == MTG_OK) {
         snprintf(sum->protocol, sizeof sum->protocol, "eval");
         sum->wall_s = now_s() - t0;
@@ -373,14 +410,18 @@ int mtg_sedna_eval_main(struct mtg_cfg *cfg)
         rc = mtg_summary_write_json(sum, cfg->json_out, &err);
     if (rc == MTG_OK)
         rc = write_eval_index(env.output_url, &env, &kb, sum, &err);
+    if (rc == MTG_OK)
+        rc = write_eval_bundle(&kb, sum, bundle_path, &err);
     if (rc == MTG_OK) {
         struct mtg_sedna_metric m[5];
         size_t nm = summary_metrics(sum, m);
-        struct mtg_sedna_result res[2] = {
+        /* results[0] is what the LC deploys: the bundle, whole in one file. */
+        struct mtg_sedna_result res[3] = {
+            {"blob", bundle_path, m, nm},
             {"index", idx_path, m, nm},
             {"json", json_path, m, nm},
         };
-        code = report_completed(&env, MTG_SEDNA_EVAL, res, 2);
+        code = report_completed(&env, MTG_SEDNA_EVAL, res, 3);
     } else {
         report_failed(&env, MTG_SEDNA_EVAL, err.msg);
     }
@@ -438,6 +479,80 @@ static void print_port(struct mtg_srv *srv)
     fflush(stdout);
 }
 
+/*
+ * Raises halt when the worker is told to stop or every in-pod edge has
+ * exited: a server whose edges are gone would otherwise wait forever and
+ * the job would never leave its train stage.
+ */
+struct pod_watch {
+    const atomic_int *stop;
+    struct mtg_launch *edges; /* NULL: edges connect from outside */
+    atomic_int halt;
+    atomic_int edges_gone;
+    atomic_int quit;
+};
+
+static void *pod_watch_main(void *arg)
+{
+    struct pod_watch *w = arg;
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&w->quit)) {
+        if (atomic_load(w->stop))
+            atomic_store(&w->halt, 1);
+        if (w->edges && !atomic_load(&w->edges_gone) && mtg_launch_edges_alive(w->edges) == 0) {
+            atomic_store(&w->edges_gone, 1);
+            atomic_store(&w->halt, 1);
+        }
+        nanosleep(&tick, NULL);
+    }
+    return NULL;
+}
+
+/* Where the in-pod edges keep their split and logs: under state_dir (a pod volume). */
+static int pod_work_dir(const struct mtg_cfg *cfg, char *out, size_t n, struct mtg_err *err)
+{
+    if (!cfg->state_dir[0])
+        return mtg_err_set(err, MTG_EINVAL, "sedna_edges %d needs a state_dir for the edges' data and logs",
+                           cfg->sedna_edges);
+    if (snprintf(out, n, "%s/sedna-edges", cfg->state_dir) >= (int)n)
+        return mtg_err_set(err, MTG_ERANGE, "state_dir %s is too long", cfg->state_dir);
+    if (mkdir_p(out) != 0)
+        return mtg_err_set(err, MTG_EIO, "cannot create %s: %s", out, strerror(errno));
+    return MTG_OK;
+}
+
+/* Serves the round until done, with the pod's own edges when configured. */
+static int train_run(struct mtg_cfg *cfg, struct mtg_srv *srv, const struct mtg_dataset *ds,
+                     const atomic_int *stop, struct mtg_err *err)
+{
+    struct pod_watch w = {.stop = stop};
+    char work[MTG_CFG_PATH_MAX + 32];
+    int rc = MTG_OK;
+    if (cfg->sedna_edges > 0) {
+        rc = pod_work_dir(cfg, work, sizeof work, err);
+        if (rc == MTG_OK)
+            rc = mtg_sedna_pod_edges_start(cfg, ds, work, mtg_srv_port(srv), &w.edges, err);
+    }
+    pthread_t th;
+    int started = rc == MTG_OK && pthread_create(&th, NULL, pod_watch_main, &w) == 0;
+    if (rc == MTG_OK && !started)
+        rc = mtg_err_set(err, MTG_EIO, "train stage: cannot start the watch thread");
+    if (rc == MTG_OK)
+        rc = mtg_srv_run(srv, &w.halt, 1, err);
+    atomic_store(&w.quit, 1);
+    if (started)
+        pthread_join(th, NULL);
+    struct mtg_srv_status st;
+    mtg_srv_status(srv, &st, NULL, 0);
+    if (rc == MTG_OK && !st.done && atomic_load(&w.edges_gone))
+        rc = mtg_err_set(err, MTG_EIO, "every in-pod edge exited before training finished (see %s/edge-*.log)",
+                         work);
+    else if (rc == MTG_OK && !st.done && atomic_load(stop))
+        rc = mtg_err_set(err, MTG_ESTOPPED, "stopped (SIGTERM) before training finished");
+    mtg_launch_free(w.edges);
+    return rc;
+}
+
 static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
 {
     struct mtg_err err = {0};
@@ -468,23 +583,26 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         samples = mtg_data_n(ds);
         rc = tasks_from_data(cfg, ds, &err);
     }
+    char kb_path[2048] = "";
     if (rc == MTG_OK && env.has_completed_initial_training && env.cloud_kb_index) {
-        rc = mtg_sedna_read_index(env.cloud_kb_index, env.data_path_prefix, &prev, &err);
+        in_pod_path(env.cloud_kb_index, env.data_path_prefix, kb_path, sizeof kb_path);
+        rc = mtg_sedna_read_index(kb_path, env.data_path_prefix, &prev, &err);
         if (rc != MTG_OK)
             mtg_err_wrap(&err, "CLOUD_KB_INDEX");
     }
     if (rc == MTG_OK) {
         cfg->exit_when_done = 1;
+        if (cfg->sedna_edges > 0)
+            cfg->n_edges = cfg->sedna_edges; /* a deterministic server waits for them all */
         rc = mtg_srv_new(cfg, &srv, &err);
     }
+    int loaded = 0;
     if (rc == MTG_OK && prev.n > 0) {
         /* Warm start: this round's tasks continue from the knowledge base;
          * the others are carried into the new index unchanged. */
-        int loaded = 0;
         rc = mtg_srv_import(srv, &prev, 0, &loaded, &err);
         if (rc == MTG_OK)
-            mtg_log(MTG_LOG_INFO, "sedna", "warm start: %d tasks from %s", loaded,
-                    env.cloud_kb_index);
+            mtg_log(MTG_LOG_INFO, "sedna", "warm start: %d tasks from %s", loaded, kb_path);
         else
             mtg_err_wrap(&err, "CLOUD_KB_INDEX");
     }
@@ -492,9 +610,7 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
         mtg_log(MTG_LOG_INFO, "sedna", "train stage: %d samples, %d tasks, output %s", samples,
                 cfg->data.tasks.n, env.output_url);
         print_port(srv);
-        rc = mtg_srv_run(srv, stop, 1, &err);
-        if (rc == MTG_OK && atomic_load(stop))
-            rc = mtg_err_set(&err, MTG_ESTOPPED, "stopped (SIGTERM) before training finished");
+        rc = train_run(cfg, srv, ds, stop, &err);
     }
     if (rc == MTG_OK) {
         struct mtg_srv_export_opts eo = {.data_path_prefix = env.data_path_prefix, .carry = &prev};
@@ -516,9 +632,10 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
                 ne++;
             }
         }
-        struct mtg_sedna_metric m[6];
+        struct mtg_sedna_metric m[7];
         size_t nm = 0;
         m[nm++] = (struct mtg_sedna_metric){"tasks", (double)st.n_tasks};
+        m[nm++] = (struct mtg_sedna_metric){"warm_started", (double)loaded};
         m[nm++] = (struct mtg_sedna_metric){"steps", steps};
         m[nm++] = (struct mtg_sedna_metric){"num_samples", (double)samples};
         m[nm++] = (struct mtg_sedna_metric){"wall_s", now_s() - t0};
@@ -540,6 +657,27 @@ static int train_stage(struct mtg_cfg *cfg, const atomic_int *stop)
     return code;
 }
 
+/*
+ * The deploy pod's models: MODEL_URLS is the LC's copy of eval's
+ * results[0], normally our bundle, unpacked under state_dir (a pod volume);
+ * an index or blobs are read in place (local runs, older eval output).
+ */
+static int deploy_models(const struct mtg_cfg *cfg, const struct mtg_sedna_env *env,
+                         struct mtg_sedna_kb *kb, struct mtg_err *err)
+{
+    if (env->model_urls.n != 1 || !mtg_sedna_is_bundle(env->model_urls.items[0]))
+        return mtg_sedna_models_collect((const char *const *)env->model_urls.items, env->model_urls.n,
+                                        env->data_path_prefix, kb, err);
+    char dir[MTG_CFG_PATH_MAX + 32];
+    if (!cfg->state_dir[0])
+        return mtg_err_set(err, MTG_EINVAL, "deploy: unpacking %s needs a state_dir",
+                           env->model_urls.items[0]);
+    snprintf(dir, sizeof dir, "%s/deploy-kb", cfg->state_dir);
+    if (mkdir_p(dir) != 0)
+        return mtg_err_set(err, MTG_EIO, "deploy: cannot create %s: %s", dir, strerror(errno));
+    return mtg_sedna_bundle_unpack(env->model_urls.items[0], dir, kb, err);
+}
+
 static int deploy_stage(struct mtg_cfg *cfg, const atomic_int *stop)
 {
     struct mtg_err err = {0};
@@ -550,8 +688,7 @@ static int deploy_stage(struct mtg_cfg *cfg, const atomic_int *stop)
     }
     struct mtg_sedna_kb kb = {0};
     struct mtg_srv *srv = NULL;
-    int rc = mtg_sedna_models_collect((const char *const *)env.model_urls.items, env.model_urls.n,
-                                      env.data_path_prefix, &kb, &err);
+    int rc = deploy_models(cfg, &env, &kb, &err);
     if (rc != MTG_OK)
         mtg_err_wrap(&err, "MODEL_URLS");
     if (rc == MTG_OK) {

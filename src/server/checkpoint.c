@@ -185,6 +185,10 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
     cJSON_AddStringToObject(state, "dataset", mtg_data_kind_info((int)s->cfg->data.dataset)->name);
     cJSON_AddNumberToObject(state, "gen", (double)gen);
     cJSON_AddNumberToObject(state, "round", (double)(s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed)));
+    /* What a restart must not forget beyond the models: the scheduler's edge
+     * measurements and the candidate tasks (waiting or created). */
+    cJSON_AddItemToObject(state, "edge_profiles", srv_profiles_json(s));
+    cJSON_AddItemToObject(state, "candidates", srv_ll_checkpoint_json(s));
     char *cfg_text = NULL;
     if (mtg_cfg_to_json(s->cfg, &cfg_text) == MTG_OK) {
         cJSON *all = cJSON_Parse(cfg_text);
@@ -370,6 +374,10 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         if (s->deleted[t])
             srv_set_task_quality(s, t, 0, 0);
     }
+    if (rc == MTG_OK)
+        rc = srv_profiles_restore(s, cJSON_GetObjectItemCaseSensitive(st, "edge_profiles"), err);
+    if (rc == MTG_OK)
+        rc = srv_ll_restore(s, cJSON_GetObjectItemCaseSensitive(st, "candidates"), err);
     if (rc == MTG_OK) {
         double gen = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "gen"));
         s->ckpt_gen = gen > 0 ? (uint64_t)gen : 0;
@@ -470,6 +478,11 @@ int srv_ckpt_load(struct mtg_srv *s, int *loaded, struct mtg_err *err)
             return rc;
         memset(s->deleted, 0, sizeof s->deleted);
         s->ckpt_gen = 0;
+        /* Nothing of the unusable file may survive into the fallback. */
+        free(s->saved_prof);
+        s->saved_prof = NULL;
+        s->n_saved_prof = 0;
+        srv_ll_forget_candidates(s);
     }
     if (any) {
         s->ckpt_gen = s->ckpt_base_gen = on_disk;

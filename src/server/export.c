@@ -277,6 +277,21 @@ static int safe_id(const char *id)
 
 #define MAX_TASK_METRICS 4
 
+/* Reads, checks and rewrites a model blob at to (atomic); src == to is a no-op. */
+static int copy_blob(const char *from, const char *to, struct mtg_err *err)
+{
+    if (strcmp(from, to) == 0)
+        return MTG_OK;
+    struct mtg_blob *b = NULL;
+    int rc = mtg_blob_read_file(from, NULL, &b, err);
+    if (rc == MTG_OK)
+        rc = mtg_blob_write_file(b, to, 0, err);
+    mtg_blob_free(b);
+    if (rc != MTG_OK)
+        mtg_err_wrap(err, "export: carrying %s", from);
+    return rc;
+}
+
 int mtg_srv_export(struct mtg_srv *s, const char *dir, const struct mtg_srv_export_opts *opts,
                    struct mtg_err *err)
 {
@@ -332,7 +347,12 @@ int mtg_srv_export(struct mtg_srv *s, const char *dir, const struct mtg_srv_expo
             .steps = (long long)o->steps,
         };
     }
-    /* Tasks of the previous knowledge base that this round did not hold. */
+    /* Tasks of the previous knowledge base that this round did not hold,
+     * copied beside this round's: a Sedna pod mounts only the parent folder
+     * of the index it is given, so the index must not point elsewhere. */
+    char(*cpaths)[2][1024] = n_carry ? calloc(n_carry, sizeof *cpaths) : NULL;
+    if (rc == MTG_OK && n_carry && !cpaths)
+        rc = mtg_err_set(err, MTG_ENOMEM, "export: out of memory");
     for (size_t c = 0; rc == MTG_OK && c < n_carry; c++) {
         const struct mtg_sedna_kb_entry *e = &opts->carry->tasks[c];
         int held = 0;
@@ -340,11 +360,21 @@ int mtg_srv_export(struct mtg_srv *s, const char *dir, const struct mtg_srv_expo
             held = strcmp(v[i].id, e->id) == 0;
         if (held)
             continue;
+        if (!safe_id(e->id)) {
+            rc = mtg_err_set(err, MTG_EINVAL, "export: carried task id \"%s\" cannot be a file name", e->id);
+            break;
+        }
+        snprintf(cpaths[c][0], sizeof cpaths[c][0], "%s/%s" MTG_SRV_GENERATOR_SUFFIX, dir, e->id);
+        rc = copy_blob(e->generator, cpaths[c][0], err);
+        if (rc == MTG_OK && e->discriminator) {
+            snprintf(cpaths[c][1], sizeof cpaths[c][1], "%s/%s" MTG_SRV_DISCRIMINATOR_SUFFIX, dir, e->id);
+            rc = copy_blob(e->discriminator, cpaths[c][1], err);
+        }
         kv[nk] = e->version;
         kt[nk++] = (struct mtg_sedna_kb_task){
             .id = e->id,
-            .generator = e->generator,
-            .discriminator = e->discriminator,
+            .generator = cpaths[c][0],
+            .discriminator = e->discriminator ? cpaths[c][1] : NULL,
             .metrics = e->metrics,
             .n_metrics = e->n_metrics,
             .steps = e->steps,
@@ -355,6 +385,7 @@ int mtg_srv_export(struct mtg_srv *s, const char *dir, const struct mtg_srv_expo
     if (rc == MTG_OK)
         mtg_log(MTG_LOG_INFO, "export", "wrote %d task models and %s/index.json (%zu entries)", n,
                 dir, nk);
+    free(cpaths);
     for (int i = 0; v && i < n; i++) {
         free(v[i].g);
         free(v[i].d);

@@ -273,3 +273,65 @@ int srv_ll_candidates(struct mtg_srv *s, struct srv_candidate *out, int max)
     }
     return n;
 }
+
+cJSON *srv_candidate_json(const struct srv_candidate *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", c->id);
+    cJSON_AddStringToObject(o, "edge", c->edge);
+    cJSON_AddStringToObject(o, "task", c->task);
+    cJSON_AddNumberToObject(o, "samples", c->samples);
+    cJSON_AddNumberToObject(o, "new_frac", c->new_frac);
+    cJSON_AddStringToObject(o, "status", c->status == SRV_CAND_CREATED ? "created" : "pending");
+    return o;
+}
+
+cJSON *srv_ll_checkpoint_json(struct mtg_srv *s)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && s->ll && i < s->ll->n_cand; i++)
+        cJSON_AddItemToArray(arr, srv_candidate_json(&s->ll->cand[i]));
+    return arr;
+}
+
+int srv_ll_restore(struct mtg_srv *s, const cJSON *arr, struct mtg_err *err)
+{
+    if (!arr)
+        return MTG_OK; /* a checkpoint from before candidates were kept */
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > SRV_MAX_CANDIDATES)
+        return mtg_err_set(err, MTG_EFORMAT, "checkpoint: candidates must be an array of at most %d",
+                           SRV_MAX_CANDIDATES);
+    struct srv_lifelong *ll = ll_get(s);
+    if (!ll)
+        return mtg_err_set(err, MTG_ENOMEM, "out of memory");
+    int n = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id"), *edge = cJSON_GetObjectItemCaseSensitive(o, "edge"),
+                    *task = cJSON_GetObjectItemCaseSensitive(o, "task"),
+                    *samples = cJSON_GetObjectItemCaseSensitive(o, "samples"),
+                    *frac = cJSON_GetObjectItemCaseSensitive(o, "new_frac"),
+                    *status = cJSON_GetObjectItemCaseSensitive(o, "status");
+        if (!cJSON_IsNumber(id) || !cJSON_IsString(edge) || !srv_valid_id(edge->valuestring) ||
+            !cJSON_IsString(task) || !srv_valid_id(task->valuestring) || !cJSON_IsNumber(samples) ||
+            !cJSON_IsNumber(frac) || !cJSON_IsString(status))
+            return mtg_err_set(err, MTG_EFORMAT, "checkpoint: candidate %d is malformed", n);
+        struct srv_candidate *c = &ll->cand[n++];
+        memset(c, 0, sizeof *c);
+        c->id = id->valueint;
+        snprintf(c->edge, sizeof c->edge, "%s", edge->valuestring);
+        snprintf(c->task, sizeof c->task, "%s", task->valuestring);
+        c->samples = samples->valueint;
+        c->new_frac = frac->valuedouble;
+        c->status = strcmp(status->valuestring, "created") == 0 ? SRV_CAND_CREATED : SRV_CAND_PENDING;
+    }
+    ll->n_cand = n;
+    return MTG_OK;
+}
+
+void srv_ll_forget_candidates(struct mtg_srv *s)
+{
+    if (s->ll)
+        s->ll->n_cand = 0;
+}

@@ -446,6 +446,8 @@ static cJSON *sched_json(struct mtg_srv *s)
     cJSON_AddNumberToObject(o, "local_steps", p->local_steps);
     cJSON_AddNumberToObject(o, "round_deadline_ms", p->round_deadline_ms);
     cJSON_AddBoolToObject(o, "priority", p->priority);
+    /* What the policy measured per edge (profiled), restored ones included: see edge_profiles.c. */
+    cJSON_AddItemToObject(o, "edges", srv_profiles_json(s));
     return o;
 }
 
@@ -507,6 +509,7 @@ static int h_sched_put(void *ctx, const struct mtg_http_req *req, struct mtg_htt
         ns = mtg_sched_new(policy, &p, &err);
     cJSON *out = NULL;
     if (ns) {
+        srv_profiles_carry(s, s->sched, ns);
         if (s->fed)
             mtg_fed_set_sched(s->fed, ns);
         mtg_sched_free(s->sched);

@@ -153,6 +153,8 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     int64_t now = mtg_srv_now_ms();
     int e = s->sgda ? mtg_sgda_register_edge(s->sgda_state, id->valuestring, n, ids, samples, now, &err)
                     : mtg_fed_register_edge(s->fed, id->valuestring, n, ids, samples, now, &err);
+    if (e >= 0 && !s->sgda)
+        srv_profiles_apply(s, e, id->valuestring);
     cJSON *out = NULL;
     k = 0;
     for (cJSON *t = e >= 0 ? tasks->child : NULL; t; t = t->next, k++) {

@@ -26,18 +26,6 @@ static const char *policy_name(const struct mtg_srv *s)
     return "auto";
 }
 
-static cJSON *candidate_json(const struct srv_candidate *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", c->id);
-    cJSON_AddStringToObject(o, "edge", c->edge);
-    cJSON_AddStringToObject(o, "task", c->task);
-    cJSON_AddNumberToObject(o, "samples", c->samples);
-    cJSON_AddNumberToObject(o, "new_frac", c->new_frac);
-    cJSON_AddStringToObject(o, "status", c->status == SRV_CAND_CREATED ? "created" : "pending");
-    return o;
-}
-
 int srv_h_profile(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
 {
     struct mtg_srv *s = ctx;
@@ -81,7 +69,7 @@ int srv_h_candidates(void *ctx, const struct mtg_http_req *req, struct mtg_http_
     cJSON_AddStringToObject(o, "policy", policy_name(s));
     cJSON *arr = cJSON_AddArrayToObject(o, "candidates");
     for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, candidate_json(&c[i]));
+        cJSON_AddItemToArray(arr, srv_candidate_json(&c[i]));
     return mtg_http_resp_json(resp, 200, o);
 }
 
@@ -140,6 +128,6 @@ int srv_h_candidate_post(void *ctx, const struct mtg_http_req *req, struct mtg_h
         return mtg_http_resp_err(resp, &err);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "policy", policy_name(s));
-    cJSON_AddItemToObject(out, "candidate", candidate_json(&c));
+    cJSON_AddItemToObject(out, "candidate", srv_candidate_json(&c));
     return mtg_http_resp_json(resp, fresh ? 201 : 200, out);
 }

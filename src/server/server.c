@@ -599,6 +599,7 @@ void mtg_srv_free(struct mtg_srv *s)
     free(s->refs);
     srv_ll_free(s->ll);
     srv_mcache_free(s->mcache);
+    free(s->saved_prof);
     mtg_fed_free(s->fed);
     mtg_sgda_free(s->sgda_state);
     mtg_sched_free(s->sched);

@@ -68,6 +68,8 @@ struct mtg_srv {
     uint64_t ckpt_base_gen;          /* generations up to this were found on disk at start: never deleted */
     struct srv_lifelong *ll;          /* task data profiles, candidate new tasks; lifelong.c */
     struct srv_mcache *mcache;        /* encoded model downloads, one encoding per version; model_cache.h */
+    struct srv_saved_profile *saved_prof; /* restored edge profiles not yet applied; edge_profiles.c */
+    int n_saved_prof;
     struct mtg_http_route routes[32]; /* ctx = this server */
 };
 
@@ -178,6 +180,33 @@ int srv_ll_report(struct mtg_srv *s, const char *edge, int samples, double new_f
  * created (PUT /v1/tasks/{task}) is reported created. Call with mu held. */
 int srv_ll_candidates(struct mtg_srv *s, struct srv_candidate *out, int max);
 void srv_ll_free(struct srv_lifelong *ll);
+/* A candidate as GET /v1/candidates and the checkpoint show it; caller owns the object. */
+struct cJSON *srv_candidate_json(const struct srv_candidate *c);
+/* Every candidate, for the checkpoint (mu held); caller owns the array. */
+struct cJSON *srv_ll_checkpoint_json(struct mtg_srv *s);
+/* Restores the candidates a checkpoint lists (NULL = none kept); MTG_EFORMAT names a bad one. */
+int srv_ll_restore(struct mtg_srv *s, const struct cJSON *arr, struct mtg_err *err);
+/* Drops every candidate (a checkpoint that failed to load half-way). */
+void srv_ll_forget_candidates(struct mtg_srv *s);
+
+/*
+ * edge_profiles.c: what the scheduler measured about each edge (sched.h
+ * mtg_sched_edge_profile), kept by edge id across restarts. A restored
+ * profile waits until its edge registers again, then seeds that edge's slot
+ * (unless the scheduler measured it already). Call with mu held.
+ */
+struct srv_saved_profile {
+    char edge[64];
+    struct mtg_sched_edge_profile p;
+};
+/* [{"edge", "step_s", "transfer_s"}]: measured ones, then restored ones still waiting. */
+struct cJSON *srv_profiles_json(struct mtg_srv *s);
+/* Keeps a checkpoint's list (NULL = none) until the edges register. */
+int srv_profiles_restore(struct mtg_srv *s, const struct cJSON *arr, struct mtg_err *err);
+/* Edge slot e (id edge) registered: seeds its profile from the restored list. */
+void srv_profiles_apply(struct mtg_srv *s, int e, const char *edge);
+/* The scheduler is being replaced (PUT /v1/scheduler): carries the edges' profiles over. */
+void srv_profiles_carry(struct mtg_srv *s, struct mtg_sched *from, struct mtg_sched *to);
 /* routes_lifelong.c: GET /v1/tasks/{task}/profile, GET|POST /v1/candidates */
 int srv_h_profile(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 int srv_h_candidates(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);

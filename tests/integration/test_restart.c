@@ -6,7 +6,9 @@
  * After SIGTERM the versions and model bytes are exactly those before the
  * stop; after SIGKILL they are those of the last checkpoint on disk. A
  * truncated state.json falls back to state.prev.json; a checkpoint of the
- * other protocol is refused with a message that says so.
+ * other protocol is refused with a message that says so. The profiled
+ * scheduler's per-edge measurements and a pending candidate task survive a
+ * restart, and a returning edge gets its profile back.
  */
 #include <cJSON.h>
 #include <criterion/criterion.h>
@@ -349,4 +351,103 @@ Test(restart, checkpoint_of_the_other_protocol_is_refused)
 {
     other_protocol_refused("mtgan", "sgda");
     other_protocol_refused("sgda", "mtgan");
+}
+
+/* GET /v1/scheduler's edges[] entry of edge id: step_s and transfer_s; 0 when absent. */
+static int sched_profile(unsigned port, const char *edge, double *step, double *transfer)
+{
+    cJSON *o = tp_get_json(port, "/v1/scheduler");
+    cr_assert_not_null(o, "GET /v1/scheduler");
+    int found = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "edges"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "edge");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, edge) == 0) {
+            *step = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "step_s"));
+            *transfer = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "transfer_s"));
+            found = 1;
+        }
+    }
+    cJSON_Delete(o);
+    return found;
+}
+
+Test(restart, keeps_scheduler_edge_profiles_and_candidates)
+{
+    struct run r = {0};
+    char text[1024];
+    cr_assert_eq(tp_tmpdir(r.dir, sizeof r.dir), 0);
+    snprintf(r.cfg, sizeof r.cfg, "%s/config.json", r.dir);
+    snprintf(r.state, sizeof r.state, "%s/state", r.dir);
+    snprintf(text, sizeof text,
+             "{\"protocol\": \"mtgan\", \"log_level\": \"info\", \"state_dir\": \"%s\", \"checkpoint_every\": 1,\n"
+             " \"data\": {\"dataset\": \"digits\", \"tasks\": [0, 3]}, \"n_edges\": 2,\n"
+             " \"lifelong\": {\"unknown_tasks\": \"ask\"},\n"
+             " \"scheduler\": {\"server\": {\"policy\": \"profiled\", \"local_steps\": 5, \"round_deadline_ms\": 1000}},\n"
+             " \"train\": {\"eval_every\": 0, \"max_steps\": 1000000}}\n",
+             r.state);
+    cr_assert_eq(tp_write_file(r.cfg, text), 0);
+    start_server(&r, NULL);
+    start_edges(&r);
+    wait_versions(&r, 3, 40);
+    stop_edges(&r);
+    double v[N_TASKS];
+    struct tp_resp m[N_TASKS];
+    quiesce(&r, v, m); /* no edge left: nothing changes the profiles any more */
+    for (int t = 0; t < N_TASKS; t++)
+        tp_resp_free(&m[t]);
+    double step[2], transfer[2];
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "edge-%d", i);
+        cr_assert(sched_profile(r.srv.port, id, &step[i], &transfer[i]), "%s was never profiled", id);
+        cr_assert_gt(step[i], 0);
+    }
+    /* An edge reports unknown data; with "ask" the candidate waits for an operator. */
+    char body[2048];
+    size_t k = (size_t)snprintf(body, sizeof body,
+                                "{\"edge\": \"edge-9\", \"samples\": 12, \"new_frac\": 0.75, \"radius\": 1.5, \"mean\": [");
+    for (int j = 0; j < 64; j++)
+        k += (size_t)snprintf(body + k, sizeof body - k, "%s0.25", j ? ", " : "");
+    snprintf(body + k, sizeof body - k, "]}");
+    struct tp_resp resp;
+    const char *const hdr[] = {"Content-Type: application/json", NULL};
+    cr_assert_eq(tp_http(r.srv.port, "POST", "/v1/candidates", hdr, body, strlen(body), &resp), 0);
+    cr_assert(resp.status == 200 || resp.status == 201, "POST /v1/candidates: %d %s", resp.status, resp.body);
+    tp_resp_free(&resp);
+
+    int st = tp_stop(r.srv.pid, SIGTERM, 10000);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server exit status %#x after SIGTERM", st);
+    start_server(&r, NULL);
+
+    /* The profiles come back by edge id, exactly, before any edge has re-registered. */
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        double s2 = 0, t2 = 0;
+        snprintf(id, sizeof id, "edge-%d", i);
+        cr_assert(sched_profile(r.srv.port, id, &s2, &t2), "%s's profile was lost in the restart", id);
+        cr_expect(s2 == step[i] && t2 == transfer[i], "%s: %g s/step, %g s transfer before; %g, %g after", id,
+                  step[i], transfer[i], s2, t2);
+    }
+    cJSON *c = tp_get_json(r.srv.port, "/v1/candidates");
+    cr_assert_not_null(c, "GET /v1/candidates");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "candidates");
+    cr_assert_eq(cJSON_GetArraySize(arr), 1, "the pending candidate was forgotten");
+    const cJSON *c0 = cJSON_GetArrayItem(arr, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c0, "edge")), "edge-9");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c0, "task")), "new-1");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c0, "status")), "pending");
+    cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(c0, "samples")), 12);
+    cJSON_Delete(c);
+
+    /* A returning edge gets its profile back in its new slot. */
+    start_edges(&r);
+    wait_versions(&r, v[0] > v[1] ? v[0] + 1 : v[1] + 1, 30);
+    stop_edges(&r);
+    char *log = tp_read_file(r.srv.log, NULL);
+    cr_expect(log && strstr(log, "edge edge-0: restored scheduler profile"), "no profile was restored on re-registration");
+    free(log);
+    st = tp_stop(r.srv.pid, SIGTERM, 10000);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server exit status %#x", st);
 }

@@ -1,11 +1,11 @@
 /*
  * test_sedna_stages.c - the three LifelongLearningJob workers as real
  * processes, configured only by Sedna-style env, against the fake LC
- * (tests/support/fake_lc.h): train (mtgan-server --sedna with two edges)
+ * (tests/support/fake_lc.h): train (mtgan-server --sedna with its two in-pod edges)
  * writes OUTPUT_URL/index.json + blobs and reports "train completed"; eval
  * (mtgan eval --sedna) scores the train output on a csv test index and
  * reports metrics; deploy (mtgan-server --sedna with MODEL_URLS = the eval
- * index) serves PNG samples; a missing TRAIN_DATASET_URL fails with a
+ * bundle) serves PNG samples; a missing TRAIN_DATASET_URL fails with a
  * message naming it and a "failed" report.
  */
 #include <cJSON.h>
@@ -134,18 +134,14 @@ static void run_train(char *out, size_t n)
     setenv("TRAIN_DATASET_URL", idx, 1);
     setenv("HAS_COMPLETED_INITIAL_TRAINING", "false", 1);
 
+    /* The pod trains the split with its own two edges (sedna_edges, default 2). */
     struct tp_server srv;
     char *extra[] = {"--sedna", "--state-dir", state, NULL};
     cr_assert_eq(tp_server_start(&srv, cfg, dir, extra), 0, "train server did not start (%s)", srv.log);
-    pid_t e0 = tp_edge_start(cfg, srv.port, dir, "edge-0", 0, 2, NULL);
-    pid_t e1 = tp_edge_start(cfg, srv.port, dir, "edge-1", 1, 2, NULL);
-    cr_assert(e0 > 0 && e1 > 0);
     int st = tp_wait(srv.pid, 180000);
     snprintf(log, sizeof log, "%s", srv.log);
     cr_assert_neq(st, -1, "train server did not finish (see %s)", log);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "train server exit status %#x (see %s)", st, log);
-    tp_stop(e0, SIGTERM, 5000);
-    tp_stop(e1, SIGTERM, 5000);
     unsetenv("TRAIN_DATASET_URL");
     unsetenv("HAS_COMPLETED_INITIAL_TRAINING");
 }
@@ -216,8 +212,11 @@ Test(sedna, train_eval_deploy)
     rep = last_report("eval-worker-cd34e");
     cr_expect_str_eq(jstr(rep, "kind"), "eval");
     cr_expect_str_eq(jstr(rep, "status"), "completed");
+    char eval_bundle[400];
+    snprintf(eval_bundle, sizeof eval_bundle, "%s/kb.blob", eval_out);
     res0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rep, "results"), 0);
-    cr_expect_str_eq(jstr(res0, "url"), eval_idx, "results[0] must be the index (the LC deploys it)");
+    cr_expect_str_eq(jstr(res0, "url"), eval_bundle,
+                     "results[0] must be the bundle (the LC deploys it, alone in deploy/)");
     m = cJSON_GetObjectItemCaseSensitive(res0, "metrics");
     const cJSON *fid = cJSON_GetObjectItemCaseSensitive(m, "fidelity");
     /* The LL LC decodes eval metrics as map[string][]float64. */
@@ -229,7 +228,7 @@ Test(sedna, train_eval_deploy)
     char deploy_idx[600];
     snprintf(path, sizeof path, "%s/output/deploy", dir);
     char cmd[2000];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s %s/index.pkl", path, eval_idx, path);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s %s/index.pkl", path, eval_bundle, path);
     cr_assert_eq(system(cmd), 0);
     snprintf(deploy_idx, sizeof deploy_idx, "%s/index.pkl", path);
     unsetenv("OUTPUT_URL");
@@ -241,7 +240,9 @@ Test(sedna, train_eval_deploy)
     char cfg[320];
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
     struct tp_server srv;
-    char *extra[] = {"--sedna", NULL};
+    char deploy_state[400];
+    snprintf(deploy_state, sizeof deploy_state, "%s/deploy-state", dir);
+    char *extra[] = {"--sedna", "--state-dir", deploy_state, NULL};
     cr_assert_eq(tp_server_start(&srv, cfg, dir, extra), 0, "deploy server did not start (%s)", srv.log);
     struct tp_resp r;
     cr_assert_eq(tp_get(srv.port, "/v1/tasks/digit-8/samples?format=png&n=16", &r), 0);

@@ -99,10 +99,10 @@ static int check_status(const cJSON *root, char *why, size_t cap)
     static const char *const phases[] = {"Waiting", "Starting", "Running", "Completed", "Failed",
                                          NULL};
     static const char *const types[] = {"Waiting", "Starting", "Running", "Completed", "Failed",
-                                        "QualityReached", NULL};
+                                        "QualityReached", "Ready", "Succeeded", NULL};
     static const char *const cstat[] = {"True", "False", "Unknown", NULL};
-    static const char *const c_keys[] = {"type", "status", "lastHeartbeatTime",
-                                         "lastTransitionTime", "reason", "message", NULL};
+    static const char *const c_keys[] = {"type", "status", "lastHeartbeatTime", "lastTransitionTime",
+                                         "reason", "message", "observedGeneration", NULL};
     static const char *const t_keys[] = {"id", "fidelity", "fd", "recall", "round", "steps", NULL};
     if (!cJSON_IsObject(root)) {
         snprintf(why, cap, "body is not a JSON object");
@@ -170,6 +170,11 @@ static int check_status(const cJSON *root, char *why, size_t cap)
                 snprintf(why, cap, "%s: duplicate type \"%s\"", what, type->valuestring);
                 return 0;
             }
+        v = cJSON_GetObjectItemCaseSensitive(c, "observedGeneration");
+        if (v && (!is_int(v) || v->valuedouble < 0)) {
+            snprintf(why, cap, "%s.observedGeneration: must be an integer >= 0", what);
+            return 0;
+        }
         const char *ct[] = {"lastHeartbeatTime", "lastTransitionTime"};
         for (int k = 0; k < 2; k++) {
             v = cJSON_GetObjectItemCaseSensitive(c, ct[k]);

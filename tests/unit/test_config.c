@@ -433,6 +433,14 @@ Test(config, cross_field_checks)
     c->port = -1;
     cr_expect_eq(mtg_cfg_validate(c, &err), MTG_EINVAL);
     cr_expect_str_eq(err.msg, "port: expected integer in [0, 65535], got -1");
+
+    mtg_cfg_defaults(c);
+    cr_expect(c->data.holdout, "digits hold every 5th row out by default");
+    cr_expect_eq(c->sedna_edges, 2);
+    cr_assert_eq(load_text(c, "{\"data\": {\"dataset\": \"fashion-mnist\", \"holdout\": false}}", &err),
+                 MTG_OK, "%s", err.msg);
+    cr_expect_eq(mtg_cfg_validate(c, &err), MTG_EINVAL);
+    cr_expect_not_null(strstr(err.msg, "data.holdout false"), "%s", err.msg);
     free(c);
 }
 

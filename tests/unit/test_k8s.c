@@ -820,7 +820,14 @@ Test(k8s_status, patch_body_field_by_field)
     cr_assert_str_eq(str(q, "reason"), "BelowTarget");
     cr_assert_str_eq(str(q, "message"), "1 of 2 tasks meet spec.qualityTarget");
     cr_assert_null(cond(s, "Completed"), "conditions never True are left out");
-    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "conditions")), 2);
+    /* The standard trio is always there, each with the generation it describes. */
+    cr_assert_str_eq(str(cond(s, "Ready"), "status"), "True");
+    cr_assert_str_eq(str(cond(s, "Succeeded"), "status"), "False");
+    cr_assert_str_eq(str(cond(s, "Failed"), "status"), "False");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(s, "conditions")), 5);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "conditions"))
+    cr_assert_eq(num(c, "observedGeneration"), 3, "%s has no observedGeneration", str(c, "type"));
 
     const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(s, "tasks");
     cr_assert_eq(cJSON_GetArraySize(tasks), 2);

@@ -121,3 +121,38 @@ Test(sched, profiled_priority_favours_far_tasks)
     cr_assert_gt(plan.edge[0].item[0].steps, 3 * plan.edge[0].item[1].steps);
     mtg_sched_free(s);
 }
+
+/* A profile read from one scheduler and seeded into another plans the same round. */
+Test(sched, profiles_export_and_seed)
+{
+    struct mtg_cluster_view v;
+    view4(&v);
+    struct mtg_sched_params p = {.local_steps = 100, .round_deadline_ms = 60000, .min_steps = 1};
+    struct mtg_sched *a = mtg_sched_new("profiled", &p, NULL), *b = mtg_sched_new("profiled", &p, NULL);
+    const double speed[4] = {1, 1, 2, 4};
+    struct mtg_sched_edge_profile prof;
+    cr_assert_eq(mtg_sched_get_profile(a, 0, &prof), 0, "an edge never observed has no profile");
+    for (int e = 0; e < 4; e++) {
+        struct mtg_report r = {.edge = e, .task = 0, .steps = 100, .compute_s = 0.1 * speed[e], .transfer_s = 0.05};
+        mtg_sched_observe(a, &r);
+    }
+    for (int e = 0; e < 4; e++) {
+        cr_assert_eq(mtg_sched_get_profile(a, e, &prof), 1);
+        cr_expect_float_eq(prof.step_s, 0.001 * speed[e], 1e-12);
+        mtg_sched_set_profile(b, e, &prof);
+    }
+    static struct mtg_plan pa, pb;
+    mtg_sched_plan_round(a, &v, &pa);
+    mtg_sched_plan_round(b, &v, &pb);
+    cr_expect(memcmp(&pa, &pb, sizeof pa) == 0, "the seeded scheduler plans differently");
+    /* Garbage is ignored; fixed keeps no profiles. */
+    mtg_sched_set_profile(b, 1, &(struct mtg_sched_edge_profile){-1, 0});
+    cr_assert_eq(mtg_sched_get_profile(b, 1, &prof), 1);
+    cr_expect_float_eq(prof.step_s, 0.001, 1e-12);
+    struct mtg_sched *f = mtg_sched_new("fixed", &p, NULL);
+    mtg_sched_set_profile(f, 0, &prof);
+    cr_expect_eq(mtg_sched_get_profile(f, 0, &prof), 0);
+    mtg_sched_free(f);
+    mtg_sched_free(a);
+    mtg_sched_free(b);
+}

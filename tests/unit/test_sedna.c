@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "fake_lc.h"
+#include "data/dataset.h"
 #include "sedna/sedna.h"
+#include "wire/blob.h"
 
 /* ---- an injectable environment ---- */
 
@@ -592,5 +594,116 @@ Test(sedna_kb, index_task_ids_are_validated)
         cr_expect_eq(mtg_sedna_read_index(path, NULL, &kb, &err), MTG_EFORMAT, "id \"%s\" accepted", bad[i]);
         cr_expect(strstr(err.msg, bad[i]) && strstr(err.msg, "must match"), "%s", err.msg);
     }
+    rm_tree();
+}
+
+/* A digits row: 64 pixels (all v) then the label. */
+static void digits_row(char *out, size_t n, int v, int label)
+{
+    size_t k = 0;
+    for (int i = 0; i < 64; i++)
+        k += (size_t)snprintf(out + k, n - k, "%d,", v);
+    snprintf(out + k, n - k, "%d\n", label);
+}
+
+Test(sedna_data, csv_first_line_is_always_the_header)
+{
+    /* A Dataset file without a header: the LC takes its first row as the
+     * header and writes it atop every split, so it must not be read as data. */
+    make_tmpdir();
+    char path[128], text[2048], row[256];
+    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    text[0] = '\0';
+    for (int r = 0; r < 3; r++) {
+        digits_row(row, sizeof row, r + 1, r == 0 ? 5 : 3 + 5 * (r - 1));
+        strncat(text, row, sizeof text - strlen(text) - 1);
+    }
+    write_file(path, text);
+    struct mtg_dataset *ds = NULL;
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_sedna_digits_load(path, NULL, NULL, &ds, &err), MTG_OK, "%s", err.msg);
+    cr_expect_eq(mtg_data_n(ds), 2, "the header-position row was read as data");
+    cr_expect_eq(mtg_data_labels(ds)[0], 3);
+    cr_expect_eq(mtg_data_labels(ds)[1], 8);
+    mtg_data_free(ds);
+    rm_tree();
+}
+
+static void write_gen(const char *path, float base)
+{
+    struct mtg_err err = {0};
+    struct mtg_blob *b = mtg_blob_new(&err);
+    float w[6] = {base, base + 1, base + 2, base + 3, base + 4, base + 5}, act[2] = {1, 2};
+    uint32_t dw[2] = {2, 3}, da[1] = {2};
+    cr_assert_eq(mtg_blob_add(b, "g.0.w", 2, dw, w, MTG_DTYPE_F32, &err), MTG_OK);
+    cr_assert_eq(mtg_blob_add(b, "spec.g.act", 1, da, act, MTG_DTYPE_F32, &err), MTG_OK);
+    cr_assert_eq(mtg_blob_write_file(b, path, 0, &err), MTG_OK, "%s", err.msg);
+    mtg_blob_free(b);
+}
+
+Test(sedna_bundle, round_trip_keeps_models_steps_and_versions)
+{
+    make_tmpdir();
+    char g3[128], g8[128], bundle[128], out[128];
+    snprintf(g3, sizeof g3, "%s/digit-3.generator.blob", tmpdir);
+    snprintf(g8, sizeof g8, "%s/digit-8.generator.blob", tmpdir);
+    snprintf(bundle, sizeof bundle, "%s/kb.blob", tmpdir);
+    snprintf(out, sizeof out, "%s/unpacked", tmpdir);
+    cr_assert_eq(mkdir(out, 0755), 0);
+    write_gen(g3, 10);
+    write_gen(g8, 20);
+    struct mtg_sedna_kb_entry e[2] = {
+        {.id = "digit-3", .generator = g3, .steps = 123456789012LL, .version = 70000001ULL},
+        {.id = "digit-8", .generator = g8, .steps = 40, .version = 3},
+    };
+    struct mtg_sedna_kb kb = {e, 2};
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_sedna_bundle_write(&kb, bundle, &err), MTG_OK, "%s", err.msg);
+    cr_expect(mtg_sedna_is_bundle(bundle));
+    cr_expect(!mtg_sedna_is_bundle(g3), "a plain generator blob is not a bundle");
+
+    struct mtg_sedna_kb got;
+    cr_assert_eq(mtg_sedna_bundle_unpack(bundle, out, &got, &err), MTG_OK, "%s", err.msg);
+    cr_assert_eq(got.n, 2);
+    cr_expect_str_eq(got.tasks[0].id, "digit-3");
+    cr_expect_eq(got.tasks[0].steps, 123456789012LL);
+    cr_expect_eq(got.tasks[0].version, 70000001ULL);
+    cr_expect_eq(got.tasks[1].steps, 40);
+    struct mtg_blob *b = NULL;
+    cr_assert_eq(mtg_blob_read_file(got.tasks[1].generator, NULL, &b, &err), MTG_OK, "%s", err.msg);
+    const struct mtg_blob_tensor *t = mtg_blob_find(b, "g.0.w");
+    cr_assert_not_null(t);
+    cr_expect(t->n == 6 && t->data[0] == 20 && t->data[5] == 25);
+    cr_expect_not_null(mtg_blob_find(b, "spec.g.act"));
+    mtg_blob_free(b);
+    mtg_sedna_kb_deinit(&got);
+    rm_tree();
+}
+
+Test(sedna_bundle, malformed_bundles_are_named)
+{
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.blob", tmpdir);
+    struct mtg_err err = {0};
+    struct mtg_blob *b = mtg_blob_new(&err);
+    float v[4] = {0, 1, 0, 1};
+    uint32_t d[1] = {4};
+    cr_assert_eq(mtg_blob_add(b, "digit-3/g.0.w", 1, d, v, MTG_DTYPE_F32, &err), MTG_OK);
+    cr_assert_eq(mtg_blob_write_file(b, path, 0, &err), MTG_OK);
+    struct mtg_sedna_kb got;
+    cr_expect_eq(mtg_sedna_bundle_unpack(path, tmpdir, &got, &err), MTG_EFORMAT);
+    cr_expect(strstr(err.msg, "digit-3 has no kb.meta"), "%s", err.msg);
+    cr_expect_eq(got.n, 0);
+    cr_expect(!mtg_sedna_is_bundle(path));
+    cr_assert_eq(mtg_blob_add(b, "orphan", 1, d, v, MTG_DTYPE_F32, &err), MTG_OK);
+    cr_assert_eq(mtg_blob_write_file(b, path, 0, &err), MTG_OK);
+    cr_expect_eq(mtg_sedna_bundle_unpack(path, tmpdir, &got, &err), MTG_EFORMAT);
+    cr_expect(strstr(err.msg, "\"orphan\" has no task prefix"), "%s", err.msg);
+    mtg_blob_free(b);
+    struct mtg_sedna_kb_entry e = {.id = "a/b", .generator = path};
+    struct mtg_sedna_kb kb = {&e, 1};
+    cr_expect_eq(mtg_sedna_bundle_write(&kb, path, &err), MTG_EINVAL);
+    cr_expect(strstr(err.msg, "has a '/'"), "%s", err.msg);
     rm_tree();
 }

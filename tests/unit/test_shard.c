@@ -202,3 +202,51 @@ Test(kind, task_ids_and_labels)
     cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_FASHION, 1, id, 4), MTG_ERANGE);
     cr_expect_eq(mtg_data_kind_task_id(MTG_DATA_KIND_RING, 0, id, sizeof id), MTG_ERANGE);
 }
+
+/* A Sedna training split: a digits file with rows of a few classes only,
+ * read whole (MTG_DATA_ALL), every row dealt to the edges exactly once. */
+Test(shard, a_split_with_few_classes_read_whole)
+{
+    struct mtg_dataset *all = NULL, *two = NULL, *train = NULL;
+    struct mtg_err err = {0};
+    cr_assert_eq(mtg_data_digits_load(digits_path, &all, &err), MTG_OK, "%s", err.msg);
+    int idx[100], n = 0;
+    for (int i = 0; i < mtg_data_n(all) && n < 100; i++)
+        if (mtg_data_labels(all)[i] == 3 || mtg_data_labels(all)[i] == 8)
+            idx[n++] = i;
+    cr_assert_eq(mtg_data_subset(all, idx, n, &two, &err), MTG_OK, "%s", err.msg);
+    char path[] = "/tmp/mtg-shard-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < 64; j++)
+            fprintf(f, "%d,", (int)(mtg_data_row(two, i)[j] * 16.0f + 0.5f));
+        fprintf(f, "%d\n", mtg_data_labels(two)[i]);
+    }
+    fclose(f);
+    cr_assert_eq(mtg_data_load(MTG_DATA_KIND_DIGITS, path, MTG_DATA_ALL, 0, &train, &err), MTG_OK, "%s",
+                 err.msg);
+    cr_expect_eq(mtg_data_n(train), n, "MTG_DATA_ALL holds nothing out");
+    struct mtg_dataset *shards[2];
+    for (int e = 0; e < 2; e++) {
+        struct mtg_data_shard_cfg sc = {.kind = MTG_DATA_KIND_DIGITS, .path = path, .shard = e,
+                                        .split = MTG_DATA_ALL};
+        sc.part = (struct mtg_partition_cfg){.n_edges = 2, .tasks_min = 256, .tasks_max = 256, .seed = 1};
+        cr_assert_eq(mtg_data_shard_load(&sc, &shards[e], &err), MTG_OK, "edge %d: %s", e, err.msg);
+        cr_expect_gt(mtg_data_class_count(shards[e], 3), 0, "edge %d holds every task", e);
+        cr_expect_gt(mtg_data_class_count(shards[e], 8), 0, "edge %d holds every task", e);
+    }
+    expect_cover(shards, 2, train);
+    struct mtg_data_shard_cfg bad = {.kind = MTG_DATA_KIND_FASHION, .split = MTG_DATA_ALL};
+    bad.part = (struct mtg_partition_cfg){.n_edges = 1, .tasks_min = 1, .tasks_max = 1, .seed = 1};
+    struct mtg_dataset *none = NULL;
+    cr_expect_eq(mtg_data_shard_load(&bad, &none, &err), MTG_EINVAL);
+    cr_expect(strstr(err.msg, "only digits"), "%s", err.msg);
+    for (int e = 0; e < 2; e++)
+        mtg_data_free(shards[e]);
+    unlink(path);
+    mtg_data_free(train);
+    mtg_data_free(two);
+    mtg_data_free(all);
+}

@@ -1,6 +1,9 @@
 {{/*
 A Sedna worker pod template. Call with
-  (dict "root" $ "nodeName" N "name" C "image" I "pullPolicy" P "command" LIST "args" LIST "port" PORT-or-0 "env" LIST)
+  (dict "root" $ "nodeName" N "name" C "image" I "pullPolicy" P "command" LIST "args" LIST "port" PORT-or-0 "env" LIST
+        "outputDir" DIR-or-"")
+With outputDir, an init container (root, CAP_CHOWN only) hands <outputDir>/train and /eval, which
+Sedna's LC creates as root, to the worker's uid: the train and eval workers create <round>/ there.
 */}}
 {{- define "mtgan.sednaPodTemplate" -}}
 {{- $v := .root.Values -}}
@@ -8,6 +11,24 @@ spec:
   nodeName: {{ .nodeName }}
   securityContext:
     {{- toYaml $v.podSecurityContext | nindent 4 }}
+  {{- if .outputDir }}
+  initContainers:
+    - name: output-owner
+      image: {{ .image }}
+      imagePullPolicy: {{ .pullPolicy }}
+      command: ["chown", "{{ $v.podSecurityContext.runAsUser | default 65532 }}:{{ $v.podSecurityContext.runAsGroup | default 65532 }}", "/output/train", "/output/eval"]
+      securityContext:
+        runAsNonRoot: false
+        runAsUser: 0
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop: ["ALL"]
+          add: ["CHOWN"]
+      volumeMounts:
+        - name: output
+          mountPath: /output
+  {{- end }}
   containers:
     - name: {{ .name }}
       image: {{ .image }}
@@ -47,4 +68,10 @@ spec:
       emptyDir: {}
     - name: tmp
       emptyDir: {}
+    {{- if .outputDir }}
+    - name: output
+      hostPath:
+        path: {{ .outputDir }}
+        type: Directory
+    {{- end }}
 {{- end -}}
