@@ -121,6 +121,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->train.eval_every = 100;
     c->limits.max_body_bytes = 64ll << 20;
     c->limits.edge_expiry_ms = 30000;
+    c->server.history = 2048;
 }
 
 /* Range/format check of every key of table t in base; shown prefixes the paths. */
