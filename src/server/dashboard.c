@@ -3,7 +3,7 @@
  * the read-only routes it polls beyond /v1/status and /v1/scheduler:
  * GET /v1/history (history.h) and GET /v1/edges. Also what feeds them: the
  * control loop's srv_dash_tick records one point per task at most every
- * HIST_INTERVAL_MS (and at every quality evaluation), the edge routes
+ * HIST_INTERVAL_MS (and after every quality evaluation), the edge routes
  * report uploads, and the lifecycle reports events.
  *
  * Every route here is GET and changes nothing, so it needs no token; the
@@ -21,6 +21,8 @@
 #include "server/server_internal.h"
 
 #define HIST_INTERVAL_MS 1000
+/* The control loop spins every 5 ms; the dashboard's books need not take the server lock that often. */
+#define TICK_MS 100
 #define STEP_EWMA 0.3 /* weight of the newest update in an edge's step time */
 
 static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -44,6 +46,7 @@ struct dash_task {
 
 struct srv_dash {
     struct mtg_srv_history *hist;
+    int64_t last_tick_ms; /* control loop thread only */
     struct dash_edge edge[MTG_SCHED_MAX_EDGES];
     struct dash_task task[SRV_MAX_TASKS];
 };
@@ -126,8 +129,9 @@ static void note_liveness(struct mtg_srv *s)
 
 void srv_dash_tick(struct mtg_srv *s, int64_t now)
 {
-    if (!s->dash)
+    if (!s->dash || now - s->dash->last_tick_ms < TICK_MS)
         return;
+    s->dash->last_tick_ms = now;
     double t_s = (double)(now - s->start_ms) / 1000.0;
     pthread_mutex_lock(&s->mu);
     note_liveness(s);

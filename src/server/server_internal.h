@@ -188,7 +188,8 @@ int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
  */
 int srv_dash_new(struct mtg_srv *s, struct mtg_err *err); /* sets s->dash (server.history points per task) */
 void srv_dash_free(struct srv_dash *d);
-/* Records a history point per task that trained (at most 1/s) or was just evaluated. Call without mu. */
+/* Records a history point per task that trained (at most 1/s) or was just evaluated; does nothing
+ * within 100 ms of its last call. Call without mu, from the control loop only. */
 void srv_dash_tick(struct mtg_srv *s, int64_t now);
 /* Appends an event to the history's log (task added, target reached, unknown data ...). Any lock state. */
 void srv_dash_event(struct mtg_srv *s, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
