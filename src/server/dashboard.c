@@ -44,9 +44,17 @@ struct dash_task {
     int started;
 };
 
+/* A point the tick took under the server lock, recorded after it is released. */
+struct dash_new {
+    int task;
+    char id[64];
+    struct mtg_srv_hist_point p;
+};
+
 struct srv_dash {
     struct mtg_srv_history *hist;
-    int64_t last_tick_ms; /* control loop thread only */
+    int64_t last_tick_ms;             /* control loop thread only, like task[] and fresh[] */
+    struct dash_new fresh[SRV_MAX_TASKS];
     struct dash_edge edge[MTG_SCHED_MAX_EDGES];
     struct dash_task task[SRV_MAX_TASKS];
 };
@@ -129,17 +137,19 @@ static void note_liveness(struct mtg_srv *s)
 
 void srv_dash_tick(struct mtg_srv *s, int64_t now)
 {
-    if (!s->dash || now - s->dash->last_tick_ms < TICK_MS)
+    struct srv_dash *d = s->dash;
+    if (!d || now - d->last_tick_ms < TICK_MS)
         return;
-    s->dash->last_tick_ms = now;
+    d->last_tick_ms = now;
     double t_s = (double)(now - s->start_ms) / 1000.0;
+    int n_new = 0;
     pthread_mutex_lock(&s->mu);
     note_liveness(s);
     int n = srv_n_tasks(s);
     for (int t = 0; t < n && t < SRV_MAX_TASKS; t++) {
         if (s->deleted[t])
             continue;
-        struct dash_task *dt = &s->dash->task[t];
+        struct dash_task *dt = &d->task[t];
         struct srv_task_view v;
         srv_task_view(s, t, &v);
         const struct srv_quality *q = &s->q[t];
@@ -147,24 +157,29 @@ void srv_dash_tick(struct mtg_srv *s, int64_t now)
         int moved = v.steps != dt->last_step && now - dt->last_ms >= HIST_INTERVAL_MS;
         if (dt->started && !fresh_q && !moved)
             continue;
-        struct mtg_srv_hist_point p = {.t_s = t_s, .step = v.steps, .loss_d = v.loss_d, .loss_g = v.loss_g};
+        struct dash_new *nw = &d->fresh[n_new++];
+        nw->task = t;
+        snprintf(nw->id, sizeof nw->id, "%s", v.id);
+        nw->p = (struct mtg_srv_hist_point){.t_s = t_s, .step = v.steps, .loss_d = v.loss_d, .loss_g = v.loss_g};
         if (q->evaluated) {
             /* A task evaluated at step 0 still has a measurement: q_step 0 means "none" on the wire. */
-            p.q_step = q->steps > 0 ? q->steps : 1;
-            p.fidelity = (float)q->fidelity;
-            p.fd = (float)q->fd;
-            p.precision = (float)q->precision;
-            p.recall = (float)q->recall;
-            p.coverage = (float)q->coverage;
+            nw->p.q_step = q->steps > 0 ? q->steps : 1;
+            nw->p.fidelity = (float)q->fidelity;
+            nw->p.fd = (float)q->fd;
+            nw->p.precision = (float)q->precision;
+            nw->p.recall = (float)q->recall;
+            nw->p.coverage = (float)q->coverage;
         }
-        if (mtg_srv_history_record(s->dash->hist, t, v.id, &p) != MTG_OK)
-            continue; /* out of memory for a new series: the dashboard lacks a curve, training goes on */
         dt->started = 1;
         dt->last_ms = now;
         dt->last_step = v.steps;
         dt->last_q_step = q->evaluated ? q->steps : 0;
     }
     pthread_mutex_unlock(&s->mu);
+    /* Outside the server lock: a page reading the whole history must not hold up training. */
+    for (int i = 0; i < n_new; i++)
+        if (mtg_srv_history_record(d->hist, d->fresh[i].task, d->fresh[i].id, &d->fresh[i].p) != MTG_OK)
+            d->task[d->fresh[i].task].started = 0; /* out of memory for a new series: retried next tick */
 }
 
 /* ---- routes ---- */

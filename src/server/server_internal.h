@@ -182,9 +182,9 @@ int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp 
 int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 
 /*
- * dashboard.c: the live page and the read-only routes it polls. The dash
- * state has its own lock for the history; edge stats and per-task
- * recording state are guarded by mu.
+ * dashboard.c: the live page and the read-only routes it polls. The
+ * history has its own lock (taken after mu, never before); edge stats are
+ * guarded by mu; per-task recording state belongs to the control loop.
  */
 int srv_dash_new(struct mtg_srv *s, struct mtg_err *err); /* sets s->dash (server.history points per task) */
 void srv_dash_free(struct srv_dash *d);
