@@ -193,7 +193,7 @@
     c.badges.replaceChildren(...bs);
     const q = t.quality;
     c.steps.textContent = fmtSteps(t.steps) + ' steps · model v' + t.version +
-      (q ? ' · quality measured at ' + fmtSteps(q.steps) + ' steps' : ' · not evaluated yet');
+      (q ? ' · judged at ' + fmtSteps(q.steps) + ' steps' : ' · not judged yet');
     for (const [m, d] of METRICS) {
       c.cells['model.' + m].textContent = q ? fmt(q[m], d) : '–';
       c.cells['ceiling.' + m].textContent = t.ceiling ? fmt(t.ceiling[m], d) : '–';
