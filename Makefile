@@ -87,6 +87,10 @@ $(OUT)/obj/%.o: %.c
 	@echo "  CC  $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The dashboard's files are linked in by .incbin (src/server/dashboard_assets.c): an edit rebuilds it.
+DASH_FILES := $(wildcard src/server/dashboard/*)
+$(OUT)/obj/src/server/dashboard_assets.o: $(DASH_FILES)
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -175,6 +179,8 @@ $(FUZZ_OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/obj/src/server/dashboard_assets.o: $(DASH_FILES)
 
 $(FUZZ_OUT)/libmtgan.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -9,9 +9,10 @@
 set -euo pipefail
 
 # dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), DESIGN §11 (b).
+# chromium-headless-shell: the browser that tests the dashboard (tests/integration/test_dashboard.c).
 PKGS=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libopenblas-dev
       libmicrohttpd-dev zlib1g-dev libcriterion-dev libpng-dev liblapacke-dev libssl-dev
-      dataset-fashion-mnist)
+      dataset-fashion-mnist chromium-headless-shell)
 
 mode="${1:-install}"
 if [ "$mode" = "--dev" ]; then

@@ -1,6 +1,6 @@
 /*
  * fuzz_routes.c - the server's request handlers (src/server/routes.c,
- * routes_edge.c) on hostile requests, called in-process without a socket.
+ * routes_edge.c, dashboard.c) on hostile requests, called in-process without a socket.
  *
  * Two real servers are built once with mtg_srv_new (protocol mtgan and
  * sgda; 2 tiny digit tasks, evaluation off, no state_dir, port 0) and every
@@ -293,6 +293,8 @@ static const struct {
     {1, "GET", "/v1/edges/{edge}/fakes/{task}"},
     {0, "GET", "/v1/tasks/{task}"},
     {1, "PUT", "/v1/tasks/{task}"},
+    {0, "GET", "/v1/history"},
+    {1, "GET", "/v1/edges"},
 };
 
 /* Next '\n'-terminated line of [*p, end) as a new string; NULL when there is none. */

@@ -3,7 +3,9 @@
  * data.dataset (the bundled digits by default; --dataset fashion-mnist or
  * ring), with the configured heterogeneity profile. Prints progress, then a
  * per-task table; writes sample PNGs (image grids, or a scatter plot for the
- * ring) and (with --json) the summary. Ctrl-C stops everything cleanly.
+ * ring) and (with --json) the summary. It prints the dashboard's URL at
+ * start; with --serve the server (and the page) stays up after training
+ * until Ctrl-C or SIGTERM. Ctrl-C stops everything cleanly.
  */
 #include <errno.h>
 #include <limits.h>
@@ -132,6 +134,28 @@ static void write_samples(unsigned port, const struct mtg_srv_task_status *ts, i
     mtg_client_free(c);
 }
 
+/* The URL a browser on this machine opens: a wildcard bind is reached on loopback. */
+static void dashboard_url(const struct mtg_cfg *cfg, unsigned port, char *out, size_t n)
+{
+    const char *host = cfg->bind[0] ? cfg->bind : "127.0.0.1";
+    if (strcmp(host, "0.0.0.0") == 0)
+        host = "127.0.0.1";
+    else if (strcmp(host, "::") == 0)
+        host = "::1";
+    snprintf(out, n, strchr(host, ':') ? "http://[%s]:%u/" : "http://%s:%u/", host, port);
+}
+
+/* --serve: training is over, the page stays up until Ctrl-C or SIGTERM. */
+static void serve_until_stopped(const char *url)
+{
+    printf("mtgan demo: training finished; the dashboard stays up at %s until Ctrl-C\n", url);
+    fflush(stdout);
+    while (!atomic_load(&demo_stop)) {
+        struct timespec pause = {0, 100000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
 int mtg_cmd_demo(int argc, char **argv)
 {
     struct mtg_cfg *cfg = malloc(sizeof *cfg);
@@ -184,8 +208,14 @@ int mtg_cmd_demo(int argc, char **argv)
         have_thread = pthread_create(&th, NULL, server_thread, &ctx) == 0;
     }
     unsigned port = rc == MTG_OK ? mtg_srv_port(ctx.srv) : 0;
-    if (rc == MTG_OK)
+    char url[128] = "";
+    int served = 0;
+    if (rc == MTG_OK) {
+        dashboard_url(cfg, port, url, sizeof url);
+        printf("mtgan demo: dashboard at %s\n", url);
+        fflush(stdout);
         rc = mtg_launch_edges(l, port, &err);
+    }
     double t0 = now_s(), last = 0;
     struct mtg_srv_status st = {0};
     while (rc == MTG_OK && !atomic_load(&demo_stop)) {
@@ -229,6 +259,10 @@ int mtg_cmd_demo(int argc, char **argv)
                run_dir, run_dir);
         if (cfg->json_out[0])
             rc = mtg_summary_write_json(sum, cfg->json_out, &err);
+        if (cfg->serve && !atomic_load(&demo_stop) && rc == MTG_OK) {
+            serve_until_stopped(url);
+            served = 1;
+        }
     }
     atomic_store(&ctx.stop, 1);
     if (have_thread)
@@ -236,7 +270,7 @@ int mtg_cmd_demo(int argc, char **argv)
     mtg_launch_free(l);
     mtg_srv_free(ctx.srv);
     if (atomic_load(&demo_stop))
-        printf("mtgan demo: interrupted\n");
+        printf(served ? "mtgan demo: stopped\n" : "mtgan demo: interrupted\n");
     if (rc != MTG_OK)
         fprintf(stderr, "mtgan demo: %s\n", err.msg);
     free(cfg);

@@ -1,10 +1,11 @@
 /*
- * mtgan bench load [--load-edges N] [--load-seconds S] [--load-replay R]
+ * mtgan bench load [--load-edges N] [--load-seconds S] [--load-replay R] [--load-page 0|1]
  * [config flags] - the bounded load test of issue 8 (src/launch/load.h):
  * N simulated edges (default 200) post heartbeats and updates for S
  * seconds (default 60) against a real mtgan-server on loopback while a
  * prober times /healthz. Prints requests/s, /healthz p50/p99, server RSS and
  * the update books; writes bench/results/<date>-load.json (and --json FILE).
+ * --load-page 1 adds a simulated dashboard viewer (launch/page_viewer.h).
  * Exits 1 when an applied update is missing from the server's books or a
  * replay was not recognised as a duplicate, so it can gate CI.
  */
@@ -25,16 +26,16 @@
 /* The --load-* flags (config parsing would reject them); 0, or 2 on a missing or bad value. */
 static int take_flags(int *argc, char **argv, struct mtg_load_opts *o)
 {
-    static const char *const names[] = {"load-edges", "load-seconds", "load-replay"};
-    const char *v[3] = {NULL, NULL, NULL};
-    const char **slots[] = {&v[0], &v[1], &v[2]};
+    static const char *const names[] = {"load-edges", "load-seconds", "load-replay", "load-page"};
+    const char *v[4] = {NULL, NULL, NULL, NULL};
+    const char **slots[] = {&v[0], &v[1], &v[2], &v[3]};
     int n_rest;
-    if (mtg_cmd_take_flags("mtgan bench load", *argc, argv, names, slots, 3, argv, &n_rest) != 0)
+    if (mtg_cmd_take_flags("mtgan bench load", *argc, argv, names, slots, 4, argv, &n_rest) != 0)
         return 2;
     *argc = n_rest;
     argv[n_rest] = NULL;
-    double x[3] = {o->n_edges, o->seconds, o->replay_rate};
-    for (int k = 0; k < 3; k++) {
+    double x[4] = {o->n_edges, o->seconds, o->replay_rate, o->page};
+    for (int k = 0; k < 4; k++) {
         char *end = NULL;
         if (v[k] && (x[k] = strtod(v[k], &end), end == v[k] || *end)) {
             fprintf(stderr, "mtgan bench load: --%s needs a number, got \"%s\"\n", names[k], v[k]);
@@ -44,6 +45,7 @@ static int take_flags(int *argc, char **argv, struct mtg_load_opts *o)
     o->n_edges = (int)x[0];
     o->seconds = x[1];
     o->replay_rate = x[2];
+    o->page = x[3] != 0;
     return 0;
 }
 
@@ -74,7 +76,8 @@ int mtg_cmd_bench_load(int argc, char **argv)
     int code = mtg_cfg_cli(cfg, MTG_CFG_BIN_BENCH, argc, argv, &extra, 0);
     if (code >= 0) {
         if (extra.help)
-            printf("\nload flags: --load-edges N (200) --load-seconds S (60) --load-replay R (0.05)\n");
+            printf("\nload flags: --load-edges N (200) --load-seconds S (60) --load-replay R (0.05) --load-page 0|1 (0: "
+                   "1 adds a simulated dashboard viewer)\n");
         free(cfg);
         return code;
     }
@@ -112,6 +115,10 @@ int mtg_cmd_bench_load(int argc, char **argv)
            (unsigned long long)r.heartbeats, (unsigned long long)r.assignments);
     printf("  /healthz        p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d probes, %d failed)\n", r.healthz_p50_ms,
            r.healthz_p99_ms, r.healthz_max_ms, r.healthz_n, r.healthz_failed);
+    if (o.page)
+        printf("  dashboard page  %llu polls, %llu requests (%llu sample grids, %.1f MB), %llu errors\n",
+               (unsigned long long)r.page.polls, (unsigned long long)r.page.requests,
+               (unsigned long long)r.page.grids, (double)r.page.bytes / 1e6, (unsigned long long)r.page.errors);
     printf("  server RSS      %.1f MiB after registration, %.1f MiB at the end, peak %.1f MiB\n",
            (double)r.server_rss_start / 1048576.0, (double)r.server_rss_end / 1048576.0,
            (double)r.server_peak_rss / 1048576.0);

@@ -131,6 +131,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->limits.max_edge_samples = 1000000;
     c->limits.model_cache_mb = 256;
     c->lifelong.max_task_mb = 1024;
+    c->server.history = 2048;
 }
 
 /* Range/format check of every key of table t in base; shown prefixes the paths. */

@@ -150,6 +150,7 @@ struct mtg_cfg {
     int n_edges;                       /* demo/bench; see mtg_cfg_edge_at() */
     int edge_index;                    /* edge: its shard of the data partition */
     int exit_when_done;                /* server: exit once training is complete */
+    bool serve;                        /* demo: keep the server and its dashboard up after training until Ctrl-C */
 
     struct {
         int batch;
@@ -253,6 +254,10 @@ struct mtg_cfg {
         int max_edge_samples;   /* an edge's per-task sample count (its averaging weight) is clamped here */
         int model_cache_mb;     /* encoded models kept for downloads */
     } limits;
+
+    struct {
+        int history; /* points kept per task for the dashboard (GET /v1/history); src/server/history.h */
+    } server;
 
     /* --job NAME: the MultiTaskGANJob (Kubernetes object name, <= 253 chars) the server reads
      * its config from and patches status on, through src/k8s; "" = not run from a CR. */

@@ -77,6 +77,8 @@ static const struct mtg_cfg_key top_keys[] = {
     {INT("exit_when_done", exit_when_done, 0, 1), .env = "MTGAN_EXIT_WHEN_DONE", .flag = "exit-when-done",
      .bins = BIN(SERVER), .meta = "0|1",
      .help = "1: the server exits once every task reached its target or budget"},
+    {BOOL("serve", serve), .flag = "serve", .bins = BIN(DEMO), .meta = "[true|false]",
+     .help = "demo: keep the server (and its dashboard) up after training until Ctrl-C"},
     {STR("json_out", json_out), .flag = "json", .bins = JSON_BINS, .meta = "FILE",
      .help = "also write the summary as JSON to FILE"},
     {INT("n_edges", n_edges, 1, 4096), .env = "MTGAN_EDGES", .flag = "edges",
@@ -220,6 +222,10 @@ static const struct mtg_cfg_key top_keys[] = {
     {INT("limits.model_cache_mb", limits.model_cache_mb, 0, 1 << 20),
      .help = "MiB of encoded models kept for downloads (one encoding serves every edge pulling that "
              "version); 0 = encode per download"},
+    OBJ("server"),
+    {INT("server.history", server.history, 16, 1 << 20), .env = "MTGAN_HISTORY",
+     .help = "points per task the dashboard's history keeps (64 B each; a full series halves its density, "
+             "so it always spans the whole run)"},
     {STR("job", job), .env = "MTGAN_JOB", .flag = "job", .bins = BIN(SERVER), .meta = "NAME",
      .help = "MultiTaskGANJob to read the config from and patch status on (in a cluster; see "
              "docs/kubernetes.md); empty = none"},

@@ -330,6 +330,9 @@ int mtg_load_run(const struct mtg_cfg *base, const char *run_dir, const struct m
     out->server_rss_start = mtg_process_mem_bytes((int)spid, "VmRSS");
     double t0 = now_s();
     ctx.t_end = t0 + o->seconds;
+    struct mtg_page_viewer *viewer = NULL;
+    if (o->page && (rc = mtg_page_viewer_start(url, &viewer, err)) != MTG_OK)
+        goto out;
     pthread_t probe_th;
     int probing = pthread_create(&probe_th, NULL, probe_main, &pr) == 0;
     int started = 0;
@@ -342,6 +345,7 @@ int mtg_load_run(const struct mtg_cfg *base, const char *run_dir, const struct m
     atomic_store(&ctx.stop, 1);
     if (probing)
         pthread_join(probe_th, NULL);
+    mtg_page_viewer_stop(viewer, &out->page);
     if (started < o->n_edges)
         rc = mtg_err_set(err, MTG_ENOMEM, "load: started only %d of %d edge threads", started, o->n_edges);
     out->server_rss_end = mtg_process_mem_bytes((int)spid, "VmRSS");
@@ -366,8 +370,8 @@ int mtg_load_run(const struct mtg_cfg *base, const char *run_dir, const struct m
         out->replays_duplicate += s->replay_dup;
         out->steps_applied += s->steps_applied;
     }
-    out->requests += pr.requests;
-    out->request_errors += (uint64_t)pr.failed;
+    out->requests += pr.requests + out->page.requests;
+    out->request_errors += (uint64_t)pr.failed + out->page.errors;
     out->req_per_s = out->seconds > 0 ? (double)out->requests / out->seconds : 0;
     /*
      * Lost = told "applied" but missing from the books: from the accepted
@@ -433,6 +437,14 @@ cJSON *mtg_load_json(const struct mtg_load_opts *o, const struct mtg_load_result
     cJSON_AddNumberToObject(h, "p50_ms", r->healthz_p50_ms);
     cJSON_AddNumberToObject(h, "p99_ms", r->healthz_p99_ms);
     cJSON_AddNumberToObject(h, "max_ms", r->healthz_max_ms);
+    if (o->page) {
+        cJSON *pg = cJSON_AddObjectToObject(j, "page");
+        cJSON_AddNumberToObject(pg, "polls", (double)r->page.polls);
+        cJSON_AddNumberToObject(pg, "requests", (double)r->page.requests);
+        cJSON_AddNumberToObject(pg, "errors", (double)r->page.errors);
+        cJSON_AddNumberToObject(pg, "sample_grids", (double)r->page.grids);
+        cJSON_AddNumberToObject(pg, "bytes", (double)r->page.bytes);
+    }
     cJSON *m = cJSON_AddObjectToObject(j, "server_rss_bytes");
     cJSON_AddNumberToObject(m, "start", (double)r->server_rss_start);
     cJSON_AddNumberToObject(m, "end", (double)r->server_rss_end);

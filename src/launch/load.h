@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "launch/page_viewer.h"
 
 struct mtg_err;
 struct cJSON;
@@ -37,6 +38,7 @@ struct mtg_load_opts {
     double seconds;      /* how long they post */
     double replay_rate;  /* share of updates posted a second time (must come back "duplicate") */
     int probe_ms;        /* /healthz probe period */
+    int page;            /* 1: a simulated dashboard viewer polls all along (page_viewer.h) */
 };
 
 #define MTG_LOAD_DEFAULTS {.n_edges = 200, .seconds = 60, .replay_rate = 0.05, .probe_ms = 20}
@@ -72,6 +74,7 @@ struct mtg_load_result {
     long server_peak_rss;      /* VmHWM */
     int n_rss;
     long rss[MTG_LOAD_MAX_RSS];   /* server VmRSS sampled once a second during the run */
+    struct mtg_page_viewer_stats page; /* with opts.page: what the viewer asked and got */
 };
 
 /*

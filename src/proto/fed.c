@@ -190,6 +190,7 @@ void mtg_fed_task_info(const struct mtg_fed *fed, int task, struct mtg_fed_task_
     out->loss_d = t->loss_d;
     out->loss_g = t->loss_g;
     out->cfg = &t->cfg;
+    out->spilled = !t->resident;
 }
 
 float *mtg_fed_task_g(struct mtg_fed *fed, int task, size_t *n)
@@ -286,6 +287,13 @@ int mtg_fed_n_edges(const struct mtg_fed *fed) { return fed->n_edges; }
 int mtg_fed_n_alive(const struct mtg_fed *fed) { return mtg_proto_edges_alive(fed->edges, fed->n_edges); }
 
 const char *mtg_fed_edge_id(const struct mtg_fed *fed, int edge) { return fed->edges[edge].id; }
+
+const struct mtg_proto_edge *mtg_fed_edge(const struct mtg_fed *fed, int edge) { return &fed->edges[edge]; }
+
+const struct mtg_fed_assignment *mtg_fed_edge_assignment(const struct mtg_fed *fed, int edge)
+{
+    return &fed->work[edge].asg;
+}
 
 int mtg_fed_heartbeat(struct mtg_fed *fed, int edge, int64_t now_ms)
 {

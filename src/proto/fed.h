@@ -114,6 +114,7 @@ struct mtg_fed_task_info {
     float loss_d;
     float loss_g;
     const struct mtg_gan_cfg *cfg;
+    int spilled;            /* its globals live in the spill file (memory budget), not in RAM */
 };
 
 enum mtg_fed_submit_result {
@@ -182,6 +183,10 @@ int mtg_fed_find_edge(const struct mtg_fed *fed, const char *id);
 int mtg_fed_n_edges(const struct mtg_fed *fed);
 int mtg_fed_n_alive(const struct mtg_fed *fed);
 const char *mtg_fed_edge_id(const struct mtg_fed *fed, int edge);
+struct mtg_proto_edge;
+/* Edge `edge`'s registry entry (id, tasks, liveness) and current assignment, owned by fed; edge < n_edges. */
+const struct mtg_proto_edge *mtg_fed_edge(const struct mtg_fed *fed, int edge);
+const struct mtg_fed_assignment *mtg_fed_edge_assignment(const struct mtg_fed *fed, int edge);
 int mtg_fed_heartbeat(struct mtg_fed *fed, int edge, int64_t now_ms);
 
 /*

@@ -161,6 +161,7 @@ int mtg_sgda_register_edge(struct mtg_sgda *s, const char *id, int n, const char
 }
 
 int mtg_sgda_n_edges(const struct mtg_sgda *s) { return s->n_edges; }
+const struct mtg_proto_edge *mtg_sgda_edge(const struct mtg_sgda *s, int edge) { return &s->edges[edge]; }
 int mtg_sgda_n_alive(const struct mtg_sgda *s) { return mtg_proto_edges_alive(s->edges, s->n_edges); }
 
 int mtg_sgda_heartbeat(struct mtg_sgda *s, int edge, int64_t now_ms)

@@ -86,6 +86,9 @@ int mtg_sgda_register_edge(struct mtg_sgda *s, const char *id, int n, const char
                            const int *samples, int64_t now_ms, struct mtg_err *err);
 int mtg_sgda_find_edge(const struct mtg_sgda *s, const char *id);
 int mtg_sgda_n_edges(const struct mtg_sgda *s);
+struct mtg_proto_edge;
+/* Edge `edge`'s registry entry (id, tasks, liveness), owned by s; edge < n_edges. */
+const struct mtg_proto_edge *mtg_sgda_edge(const struct mtg_sgda *s, int edge);
 int mtg_sgda_n_alive(const struct mtg_sgda *s);
 int mtg_sgda_heartbeat(struct mtg_sgda *s, int edge, int64_t now_ms);
 

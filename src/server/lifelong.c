@@ -103,6 +103,7 @@ int srv_new_task(struct mtg_srv *s, const char *id, const float *data_mean, stru
             srv_task_reset_quality(s, t);
             mtg_log(MTG_LOG_INFO, "server", "new task %s warm-started from %s (mean distance %.3f)", id,
                     srv_task_id(s, best), sqrt(best_d));
+            srv_dash_event(s, "task_added", "task %s added, warm-started from %s", id, srv_task_id(s, best));
         }
         return t;
     }
@@ -259,6 +260,8 @@ int srv_ll_report(struct mtg_srv *s, const char *edge, int samples, double new_f
     *fresh = 1;
     mtg_log(MTG_LOG_INFO, "server", "candidate new task %s from edge %s (%d rows, %.0f%% unclaimed): %s", c.task, edge,
             samples, 100 * new_frac, c.status == SRV_CAND_CREATED ? "created" : "waiting for an operator");
+    srv_dash_event(s, "unknown_data", "edge %s reported %d rows no task accepts (%.0f%%): candidate %s %s", edge,
+                   samples, 100 * new_frac, c.task, c.status == SRV_CAND_CREATED ? "created" : "waits for an operator");
     return MTG_OK;
 }
 

@@ -91,6 +91,7 @@ cJSON *srv_task_json(struct mtg_srv *s, int t)
     struct srv_task_view v;
     srv_task_view(s, t, &v);
     cJSON_AddBoolToObject(o, "active", v.active);
+    cJSON_AddBoolToObject(o, "spilled", v.spilled);
     cJSON_AddNumberToObject(o, "loss_d", v.loss_d);
     cJSON_AddNumberToObject(o, "loss_g", v.loss_g);
     const struct srv_quality *q = &s->q[t];
@@ -531,6 +532,11 @@ const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
 {
     const size_t blob_max = (size_t)s->cfg->limits.max_body_bytes;
     const struct mtg_http_route table[] = {
+        {"GET", "/", srv_h_page, s, 0, 0},
+        {"GET", "/dashboard.js", srv_h_page, s, 0, 0},
+        {"GET", "/dashboard.css", srv_h_page, s, 0, 0},
+        {"GET", "/v1/history", srv_h_history, s, 0, 0},
+        {"GET", "/v1/edges", srv_h_edges, s, 0, 0},
         {"GET", "/healthz", h_healthz, s, 0, 0},
         {"GET", "/readyz", h_readyz, s, 0, 0},
         {"GET", "/metrics", h_metrics, s, 0, 0},
@@ -556,6 +562,7 @@ const struct mtg_http_route *srv_routes(struct mtg_srv *s, size_t *n)
         {"GET", "/v1/scheduler", h_sched_get, s, 0, 0},
         {"PUT", "/v1/scheduler", h_sched_put, s, MTG_HTTP_MUTATING, 0},
     };
+    _Static_assert(sizeof table <= sizeof s->routes, "struct mtg_srv routes[] is too small for the route table");
     memcpy(s->routes, table, sizeof table);
     *n = sizeof table / sizeof table[0];
     return s->routes;

@@ -323,6 +323,11 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
         int64_t now = mtg_srv_now_ms();
         rc = mtg_fed_submit(s->fed, e, t, (uint64_t)round, &u, now, &err);
         s->updates_duplicate += rc == MTG_FED_DUPLICATE;
+        if (rc == MTG_FED_APPLIED) {
+            size_t len = 0;
+            mtg_http_body(req, &len);
+            srv_dash_upload(s, e, len, u.steps, u.compute_s);
+        }
         if (rc >= 0) {
             mtg_fed_tick(s->fed, now);
             pthread_cond_broadcast(&s->changed);
@@ -421,6 +426,11 @@ int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     } else {
         rc = mtg_sgda_feedback(s->sgda_state, e, t, (uint64_t)step, fb->data, fb->n, &st, mtg_srv_now_ms(), &err);
         s->updates_duplicate += rc == 1;
+        if (rc == 0) {
+            size_t len = 0;
+            mtg_http_body(req, &len);
+            srv_dash_upload(s, e, len, 1, cs); /* one sgda step per feedback */
+        }
         if (rc >= 0)
             pthread_cond_broadcast(&s->changed);
     }

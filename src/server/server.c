@@ -41,12 +41,12 @@ void srv_task_view(const struct mtg_srv *s, int t, struct srv_task_view *v)
     if (s->sgda) {
         struct mtg_sgda_task_info ti;
         mtg_sgda_task_info(s->sgda_state, t, &ti);
-        *v = (struct srv_task_view){ti.id, ti.steps, ti.steps, ti.active, ti.loss_d, ti.loss_g, ti.cfg};
+        *v = (struct srv_task_view){ti.id, ti.steps, ti.steps, ti.active, ti.loss_d, ti.loss_g, ti.cfg, 0};
         return;
     }
     struct mtg_fed_task_info fi;
     mtg_fed_task_info(s->fed, t, &fi);
-    *v = (struct srv_task_view){fi.id, fi.version, fi.steps, fi.active, fi.loss_d, fi.loss_g, fi.cfg};
+    *v = (struct srv_task_view){fi.id, fi.version, fi.steps, fi.active, fi.loss_d, fi.loss_g, fi.cfg, fi.spilled};
 }
 
 const char *srv_task_id(const struct mtg_srv *s, int t)
@@ -144,8 +144,10 @@ int srv_add_task(struct mtg_srv *s, const struct mtg_cfg_task *tc, struct mtg_er
     uint64_t seed = s->cfg->seed ^ id_hash(tc->id);
     int t = s->sgda ? mtg_sgda_add_task(s->sgda_state, tc->id, &gc, seed, err)
                     : mtg_fed_add_task(s->fed, tc->id, &gc, seed, err);
-    if (t >= 0)
+    if (t >= 0) {
         srv_task_reset_quality(s, t);
+        srv_dash_event(s, "task_added", "task %s added", tc->id);
+    }
     return t;
 }
 
@@ -250,7 +252,10 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     s->data_dim = kind->dim;
     s->start_ms = mtg_srv_now_ms();
     s->mcache = srv_mcache_new((size_t)cfg->limits.model_cache_mb << 20);
-    int rc = s->mcache ? make_protocol(s, err) : mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
+    int rc = s->mcache ? srv_dash_new(s, err) : mtg_err_set(err, MTG_ENOMEM, "server: out of memory");
+    if (rc != MTG_OK)
+        goto fail;
+    rc = make_protocol(s, err);
     if (rc != MTG_OK)
         goto fail;
     int loaded = 0;
@@ -446,6 +451,8 @@ static void evaluate(struct mtg_srv *s, int64_t now)
             q->reached_s = (double)(now - s->start_ms) / 1000.0;
             mtg_log(MTG_LOG_INFO, "server", "task %s reached target at %.1f s (fidelity %.3f fd %.2f)",
                     srv_task_id(s, t), q->reached_s, q->fidelity, q->fd);
+            srv_dash_event(s, "target_reached", "task %s reached its target at %llu steps (fidelity %.3f, FD %.2f)",
+                           srv_task_id(s, t), (unsigned long long)q->steps, q->fidelity, q->fd);
         }
         int budget = s->cfg->train.max_steps > 0 && srv_task_steps(s, t) >= (uint64_t)s->cfg->train.max_steps;
         double gap = 1.0 - q->fidelity / (s->cfg->train.target_fidelity > 0 ? s->cfg->train.target_fidelity : 1);
@@ -490,6 +497,7 @@ int mtg_srv_run(struct mtg_srv *s, const atomic_int *stop, int exit_when_done, s
             pthread_cond_broadcast(&s->changed);
         int done = s->done;
         pthread_mutex_unlock(&s->mu);
+        srv_dash_tick(s, now);
         if (s->cfg->train.deterministic) {
             /*
              * Quality is judged only where the protocol holds training (a task
@@ -596,6 +604,7 @@ void mtg_srv_free(struct mtg_srv *s)
             mtg_log(MTG_LOG_ERROR, "server", "final checkpoint failed: %s", err.msg);
     }
     mtg_quality_free(s->quality);
+    srv_dash_free(s->dash);
     free(s->refs);
     srv_ll_free(s->ll);
     srv_mcache_free(s->mcache);

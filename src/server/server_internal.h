@@ -20,6 +20,7 @@
 
 struct mtg_quality;
 struct srv_lifelong;
+struct srv_dash;
 
 /* One task's row of the train.reference file (a train-local --json summary). */
 struct srv_reference {
@@ -70,7 +71,8 @@ struct mtg_srv {
     struct srv_mcache *mcache;        /* encoded model downloads, one encoding per version; model_cache.h */
     struct srv_saved_profile *saved_prof; /* restored edge profiles not yet applied; edge_profiles.c */
     int n_saved_prof;
-    struct mtg_http_route routes[32]; /* ctx = this server */
+    struct srv_dash *dash;            /* history and edge stats the dashboard shows; dashboard.c */
+    struct mtg_http_route routes[48]; /* ctx = this server */
 };
 
 /* Shared by the route files. */
@@ -98,6 +100,7 @@ struct srv_task_view {
     float loss_d;
     float loss_g;
     const struct mtg_gan_cfg *cfg;
+    int spilled;
 };
 void srv_task_view(const struct mtg_srv *s, int t, struct srv_task_view *v);
 int srv_n_tasks(const struct mtg_srv *s);
@@ -221,6 +224,32 @@ int srv_h_assignment(void *ctx, const struct mtg_http_req *req, struct mtg_http_
 int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
 int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+
+/*
+ * dashboard.c: the live page and the read-only routes it polls. The
+ * history has its own lock (taken after mu, never before); edge stats are
+ * guarded by mu; per-task recording state belongs to the control loop.
+ */
+int srv_dash_new(struct mtg_srv *s, struct mtg_err *err); /* sets s->dash (server.history points per task) */
+void srv_dash_free(struct srv_dash *d);
+/* Records a history point per task that trained (at most 1/s) or was just evaluated; does nothing
+ * within 100 ms of its last call. Call without mu, from the control loop only. */
+void srv_dash_tick(struct mtg_srv *s, int64_t now);
+/* Appends an event to the history's log (task added, target reached, unknown data ...). Any lock state. */
+void srv_dash_event(struct mtg_srv *s, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An edge's upload (update or feedback) of bytes covering steps local steps. Call with mu held. */
+void srv_dash_upload(struct mtg_srv *s, int edge, size_t bytes, int steps, double compute_s);
+int srv_h_page(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_history(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+int srv_h_edges(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp);
+/* dashboard_assets.c: a file of src/server/dashboard/, embedded in the binary. */
+struct srv_asset {
+    const char *ctype; /* static */
+    const unsigned char *data;
+    size_t len;
+};
+/* 1 and *out filled when name ("index.html", "dashboard.js", "dashboard.css") is embedded, else 0. */
+int srv_dash_asset(const char *name, struct srv_asset *out);
 
 /* checkpoint.c */
 int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err);

@@ -473,6 +473,7 @@ int tp_http(unsigned port, const char *method, const char *path, const char *con
     header_value(buf, "ETag", out->etag, sizeof out->etag);
     header_value(buf, "Content-Type", out->ctype, sizeof out->ctype);
     header_value(buf, "Allow", out->allow, sizeof out->allow);
+    header_value(buf, "Content-Security-Policy", out->csp, sizeof out->csp);
     char cl[32], te[64];
     header_value(buf, "Content-Length", cl, sizeof cl);
     header_value(buf, "Transfer-Encoding", te, sizeof te);

@@ -91,6 +91,7 @@ struct tp_resp {
     char etag[128];
     char ctype[128];
     char allow[128];
+    char csp[512];   /* Content-Security-Policy */
 };
 
 /*
