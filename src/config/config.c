@@ -111,6 +111,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->scheduler.server.priority = true;
     c->scheduler.edge.policy = MTG_CFG_EPOL_ROUND_ROBIN;
     c->scheduler.edge.overlap = true;
+    c->scheduler.sgda.pipeline = true;
     c->aggregation.mode = MTG_CFG_AGG_SYNC;
     c->aggregation.compress = MTG_CFG_COMPRESS_F16_ZLIB;
     c->train.max_steps = 5000;

@@ -204,6 +204,9 @@ struct mtg_cfg {
             bool overlap;
             int memory_budget_mb;
         } edge;
+        struct {
+            bool pipeline; /* one open step per task (true) or one in all, round-robin (false) */
+        } sgda;
     } scheduler;
 
     struct {

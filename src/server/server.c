@@ -198,6 +198,7 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         struct mtg_sgda_opts o = {.step_deadline_ms = c->scheduler.server.round_deadline_ms,
                                   .edge_expiry_ms = c->limits.edge_expiry_ms,
                                   .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
+                                  .pipeline = c->scheduler.sgda.pipeline,
                                   .deterministic = c->train.deterministic,
                                   .min_edges = c->n_edges,
                                   .eval_every = (uint64_t)c->train.eval_every};
