@@ -55,7 +55,7 @@ enum mtg_cfg_binary {
 };
 
 /* Enum values are their index in the key's list of names: only ever append. */
-enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1 };
+enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1, MTG_CFG_PROTO_FEDD = 2 };
 enum mtg_cfg_sharing { MTG_CFG_SHARE_NONE = 0, MTG_CFG_SHARE_TRUNK = 1 };
 /* Same values as enum mtg_data_kind (data/dataset.h): the config names the data kind. */
 enum mtg_cfg_dataset { MTG_CFG_DATA_DIGITS = 0, MTG_CFG_DATA_RING = 1, MTG_CFG_DATA_FASHION = 2 };
@@ -261,6 +261,9 @@ struct mtg_cfg_args {
     int n_pos;
     const char *pos[MTG_CFG_MAX_POSITIONAL];
 };
+
+/* "mtgan", "sgda", "fedd": the name the protocol key, the CLI and the API use. */
+const char *mtg_cfg_protocol_name(enum mtg_cfg_protocol p);
 
 /* "mtgan-server", "mtgan demo", ...; never NULL. */
 const char *mtg_cfg_binary_name(enum mtg_cfg_binary bin);

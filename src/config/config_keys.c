@@ -14,7 +14,7 @@ _Static_assert((int)MTG_CFG_DATA_DIGITS == MTG_DATA_KIND_DIGITS && (int)MTG_CFG_
                    (int)MTG_CFG_DATA_FASHION == MTG_DATA_KIND_FASHION,
                "dataset_names and enum mtg_cfg_dataset must follow enum mtg_data_kind");
 
-static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
+static const char *const protocol_names[] = {"mtgan", "sgda", "fedd", NULL}; /* enum mtg_cfg_protocol */
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
 static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */

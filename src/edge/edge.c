@@ -300,6 +300,7 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
     if (cJSON_IsString(proto))
         e->sgda = strcmp(proto->valuestring, "sgda") == 0;
     e->pipeline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "pipeline"));
+    e->fedd = cJSON_IsString(proto) && strcmp(proto->valuestring, "fedd") == 0;
     e->det = e->cfg->train.deterministic || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "deterministic"));
     rc = cfg_text ? edge_build_models(e, cfg_text, e->sgda ? MTG_GAN_D : MTG_GAN_FULL, err)
                   : mtg_err_set(err, MTG_EFORMAT, "edge: registration reply has no config");
@@ -308,7 +309,7 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
     cJSON_Delete(reply);
     mtg_client_resp_deinit(&r);
     if (rc == MTG_OK)
-        mtg_log(MTG_LOG_INFO, "edge", "%s: registered (%s, batch %d)", e->id, e->sgda ? "sgda" : "mtgan", e->batch);
+        mtg_log(MTG_LOG_INFO, "edge", "%s: registered (%s, batch %d)", e->id, e->sgda ? "sgda" : e->fedd ? "fedd" : "mtgan", e->batch);
     return rc;
 }
 

@@ -52,6 +52,7 @@ struct mtg_edge {
     float *dfake;      /* sgda feedback [batch, dim] */
     int batch;
     int sgda;
+    int fedd;          /* protocol fedd: train D only against the pulled G, push D deltas */
     int pipeline;      /* sgda: the server keeps every task's step open (edge_sgda.c lanes) */
     int lanes;         /* lanes are running: compute_mu guards rng, real, dfake, st and the models */
     pthread_mutex_t compute_mu;

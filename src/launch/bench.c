@@ -129,7 +129,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
 {
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
-    snprintf(r->protocol, sizeof r->protocol, "%s", base->protocol == MTG_CFG_PROTO_SGDA ? "sgda" : "mtgan");
+    snprintf(r->protocol, sizeof r->protocol, "%s", mtg_cfg_protocol_name(base->protocol));
     snprintf(r->sum.protocol, sizeof r->sum.protocol, "%s", r->protocol);
     r->server_peak_rss = -1;
     struct mtg_cfg *cfg = malloc(sizeof *cfg);

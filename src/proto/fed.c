@@ -2,6 +2,7 @@
 #include "proto/fed_internal.h"
 #include "proto/registry.h"
 #include "core/log.h"
+#include "core/rng.h"
 #include "core/status.h"
 
 #include <math.h>
@@ -63,6 +64,8 @@ void mtg_fed_free(struct mtg_fed *fed)
         return;
     for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
         fed_det_free(fed, &fed->tasks[i]);
+        mtg_gan_free(fed->tasks[i].trainer);
+        free(fed->tasks[i].trainer_dfake);
         free(fed->tasks[i].g);
         free(fed->tasks[i].d);
     }
@@ -370,6 +373,44 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
     return 1;
 }
 
+/*
+ * fedd: k G steps against the round's averaged D (the serial schedule of
+ * Ren et al. 2021), on the server's trainer, which keeps G's Adam state
+ * between rounds. Its weights are copied in from the globals each time, so
+ * a checkpoint, an import or a spill reload needs nothing else.
+ */
+static void fedd_train_g(struct mtg_fed *fed, struct fed_task *t, int k)
+{
+    if (k < 1)
+        return;
+    if (!t->trainer) {
+        struct mtg_gan_cfg c = t->cfg;
+        c.g_max_batch = c.batch;
+        c.recipe.ema = 0.0f; /* the EMA of the global G is kept in t->g, as for mtgan */
+        t->trainer = mtg_gan_new(&c, MTG_GAN_FULL, fed->opts.seed, NULL);
+        size_t nf = t->trainer ? (size_t)c.batch * (size_t)mtg_gan_data_dim(t->trainer) : 0;
+        t->trainer_dfake = nf ? malloc(nf * sizeof(float)) : NULL;
+        if (!t->trainer || !t->trainer_dfake) {
+            mtg_gan_free(t->trainer);
+            free(t->trainer_dfake);
+            t->trainer = NULL;
+            t->trainer_dfake = NULL;
+            mtg_log(MTG_LOG_WARN, "fed", "task %s: no memory for the fedd G trainer; G waits", t->id);
+            return;
+        }
+        fed->trainer_bytes += mtg_gan_bytes(t->trainer) + nf * sizeof(float);
+    }
+    struct mtg_net *g = mtg_gan_generator(t->trainer), *d = mtg_gan_discriminator(t->trainer);
+    memcpy(mtg_net_params(g), t->g, t->ng * sizeof(float));
+    memcpy(mtg_net_params(d), t->d, t->nd * sizeof(float));
+    mtg_gan_reseed(t->trainer, mtg_rng_key(fed->opts.seed, t->id, "fedd-server", t->rounds));
+    float gl = 0;
+    for (int i = 0; i < k; i++)
+        gl = mtg_gan_g_step(t->trainer, t->trainer_dfake);
+    memcpy(t->g, mtg_net_params(g), t->ng * sizeof(float));
+    t->loss_g = gl;
+}
+
 static void close_round(struct mtg_fed *fed)
 {
     for (int i = 0; i < fed->n_tasks; i++) {
@@ -380,6 +421,8 @@ static void close_round(struct mtg_fed *fed)
          * as a zero update. */
         fed_det_close(fed, t);
         uint64_t before = t->steps;
+        if (t->w_recv > 0 && fed->opts.fedd)
+            fedd_train_g(fed, t, (int)(t->pending_steps / (t->pending_updates ? t->pending_updates : 1)));
         if (t->w_recv > 0) {
             t->version++;
             t->rounds++;
@@ -460,11 +503,13 @@ int mtg_fed_get_assignment(struct mtg_fed *fed, int edge, int64_t now_ms, struct
 static int check_update(const struct mtg_fed *fed, const struct fed_task *t, const struct mtg_fed_update *u,
                         struct mtg_err *err)
 {
-    if (u->ng != t->ng || u->nd != t->nd)
+    if (fed->opts.fedd && (u->dg || u->ng))
+        return mtg_err_set(err, MTG_EINVAL, "task \"%s\": protocol fedd takes a D delta only, not G", t->id);
+    if ((!fed->opts.fedd && u->ng != t->ng) || u->nd != t->nd)
         return mtg_err_set(err, MTG_EINVAL, "task \"%s\": delta has %zu+%zu parameters, model has %zu+%zu",
                            t->id, u->ng, u->nd, t->ng, t->nd);
     double ss = 0;
-    for (size_t j = 0; j < u->ng; j++)
+    for (size_t j = 0; u->dg && j < u->ng; j++)
         ss += (double)u->dg[j] * u->dg[j];
     for (size_t j = 0; j < u->nd; j++)
         ss += (double)u->dd[j] * u->dd[j];
@@ -550,7 +595,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         if (fed->opts.deterministic) {
             fed_det_submit(fed, t, edge, a, u->dg, u->dd);
         } else {
-            for (size_t j = 0; j < t->ng; j++)
+            for (size_t j = 0; u->dg && j < t->ng; j++)
                 t->g[j] += a * u->dg[j];
             for (size_t j = 0; j < t->nd; j++)
                 t->d[j] += a * u->dd[j];
@@ -578,5 +623,5 @@ uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed) { return fed->rejec
 
 size_t mtg_fed_bytes(const struct mtg_fed *fed)
 {
-    return sizeof *fed + fed->resident_bytes + fed->det_bytes;
+    return sizeof *fed + fed->resident_bytes + fed->det_bytes + fed->trainer_bytes;
 }

@@ -25,6 +25,9 @@ struct fed_task {
     double gap;
     float loss_d;
     float loss_g;
+    /* fedd: the server's G trainer (G, D, G's Adam state) and its dL/dfake workspace; NULL until first used. */
+    struct mtg_gan *trainer;
+    float *trainer_dfake;
     /*
      * Sync aggregation folds each delta straight into g/d, scaled by its share
      * w_e / w_planned of the round: no second copy of the model exists, so the
@@ -86,6 +89,7 @@ struct mtg_fed {
     uint64_t spill_failures;
     int eval_pending;                   /* deterministic: a closed round waits for the quality check */
     size_t det_bytes;                   /* deterministic: accumulators and held deltas right now */
+    size_t trainer_bytes;               /* fedd: the server's G trainers */
 };
 
 static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->ng_ema + t->nd) * sizeof(float); }

@@ -155,7 +155,7 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     if (e >= 0) {
         out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "edge", id->valuestring);
-        cJSON_AddStringToObject(out, "protocol", s->sgda ? "sgda" : "mtgan");
+        cJSON_AddStringToObject(out, "protocol", mtg_cfg_protocol_name(s->cfg->protocol));
         cJSON_AddBoolToObject(out, "deterministic", s->cfg->train.deterministic);
         if (s->sgda)
             cJSON_AddBoolToObject(out, "pipeline", s->cfg->scheduler.sgda.pipeline);
@@ -279,12 +279,15 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
     struct mtg_blob *b = NULL;
     if (srv_decode_body(s, req, &b, resp) != MTG_OK)
         return MTG_EINVAL;
+    /* fedd's edges train D only: their updates carry no G delta. */
+    const int fedd = s->cfg->protocol == MTG_CFG_PROTO_FEDD;
     const struct mtg_blob_tensor *g = flat_tensor(b, "g"), *d = flat_tensor(b, "d");
-    if (!g || !d || mtg_blob_count(b) != 2) {
+    if (fedd ? (g || !d || mtg_blob_count(b) != 1) : (!g || !d || mtg_blob_count(b) != 2)) {
         mtg_blob_free(b);
-        return mtg_http_resp_error(resp, 422, "bad_blob", "an update blob holds exactly the rank-1 tensors \"g\" and \"d\"");
+        return mtg_http_resp_error(resp, 422, "bad_blob", fedd ? "a fedd update blob holds exactly the rank-1 tensor \"d\""
+                                   : "an update blob holds exactly the rank-1 tensors \"g\" and \"d\"");
     }
-    struct mtg_fed_update u = {.dg = g->data, .ng = g->n, .dd = d->data, .nd = d->n, .steps = (int)steps,
+    struct mtg_fed_update u = {.dg = g ? g->data : NULL, .ng = g ? g->n : 0, .dd = d->data, .nd = d->n, .steps = (int)steps,
                                .compute_s = cs, .transfer_s = ts, .loss_d = (float)ld, .loss_g = (float)lg};
     struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);

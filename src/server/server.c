@@ -222,6 +222,8 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         .deterministic = c->train.deterministic,
         .min_edges = c->n_edges,
         .eval_every = (uint64_t)c->train.eval_every,
+        .fedd = c->protocol == MTG_CFG_PROTO_FEDD,
+        .seed = c->seed,
     };
     mtg_fed_free(s->fed);
     s->fed = mtg_fed_new(&o, s->sched, err);
@@ -289,7 +291,7 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     if (rc != MTG_OK)
         goto fail;
     mtg_log(MTG_LOG_INFO, "server", "listening on %s:%u protocol=%s tasks=%d resumed=%d", hc.bind,
-            mtg_http_server_port(s->http), s->sgda ? "sgda" : "mtgan", srv_n_tasks(s), loaded);
+            mtg_http_server_port(s->http), mtg_cfg_protocol_name(s->cfg->protocol), srv_n_tasks(s), loaded);
     *out = s;
     return MTG_OK;
 fail:
