@@ -56,6 +56,8 @@ enum mtg_cfg_binary {
 
 /* Enum values are their index in the key's list of names: only ever append. */
 enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1, MTG_CFG_PROTO_FEDD = 2 };
+/* fedd's server: G trains while the edges train D (parallel) or after their Ds are averaged (serial). */
+enum mtg_cfg_fedd_schedule { MTG_CFG_FEDD_PARALLEL = 0, MTG_CFG_FEDD_SERIAL = 1 };
 enum mtg_cfg_sharing { MTG_CFG_SHARE_NONE = 0, MTG_CFG_SHARE_TRUNK = 1 };
 /* Same values as enum mtg_data_kind (data/dataset.h): the config names the data kind. */
 enum mtg_cfg_dataset { MTG_CFG_DATA_DIGITS = 0, MTG_CFG_DATA_RING = 1, MTG_CFG_DATA_FASHION = 2 };
@@ -207,6 +209,9 @@ struct mtg_cfg {
         struct {
             bool pipeline; /* one open step per task (true) or one in all, round-robin (false) */
         } sgda;
+        struct {
+            enum mtg_cfg_fedd_schedule schedule;
+        } fedd;
     } scheduler;
 
     struct {

@@ -2,7 +2,6 @@
 #include "proto/fed_internal.h"
 #include "proto/registry.h"
 #include "core/log.h"
-#include "core/rng.h"
 #include "core/status.h"
 
 #include <math.h>
@@ -62,10 +61,9 @@ void mtg_fed_free(struct mtg_fed *fed)
 {
     if (!fed)
         return;
+    fedd_free(fed);
     for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
         fed_det_free(fed, &fed->tasks[i]);
-        mtg_gan_free(fed->tasks[i].trainer);
-        free(fed->tasks[i].trainer_dfake);
         free(fed->tasks[i].g);
         free(fed->tasks[i].d);
     }
@@ -369,46 +367,10 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
             return 0;
         }
     }
+    if (fed->opts.fedd)
+        fedd_open(fed);
     fed->open = 1;
     return 1;
-}
-
-/*
- * fedd: k G steps against the round's averaged D (the serial schedule of
- * Ren et al. 2021), on the server's trainer, which keeps G's Adam state
- * between rounds. Its weights are copied in from the globals each time, so
- * a checkpoint, an import or a spill reload needs nothing else.
- */
-static void fedd_train_g(struct mtg_fed *fed, struct fed_task *t, int k)
-{
-    if (k < 1)
-        return;
-    if (!t->trainer) {
-        struct mtg_gan_cfg c = t->cfg;
-        c.g_max_batch = c.batch;
-        c.recipe.ema = 0.0f; /* the EMA of the global G is kept in t->g, as for mtgan */
-        t->trainer = mtg_gan_new(&c, MTG_GAN_FULL, fed->opts.seed, NULL);
-        size_t nf = t->trainer ? (size_t)c.batch * (size_t)mtg_gan_data_dim(t->trainer) : 0;
-        t->trainer_dfake = nf ? malloc(nf * sizeof(float)) : NULL;
-        if (!t->trainer || !t->trainer_dfake) {
-            mtg_gan_free(t->trainer);
-            free(t->trainer_dfake);
-            t->trainer = NULL;
-            t->trainer_dfake = NULL;
-            mtg_log(MTG_LOG_WARN, "fed", "task %s: no memory for the fedd G trainer; G waits", t->id);
-            return;
-        }
-        fed->trainer_bytes += mtg_gan_bytes(t->trainer) + nf * sizeof(float);
-    }
-    struct mtg_net *g = mtg_gan_generator(t->trainer), *d = mtg_gan_discriminator(t->trainer);
-    memcpy(mtg_net_params(g), t->g, t->ng * sizeof(float));
-    memcpy(mtg_net_params(d), t->d, t->nd * sizeof(float));
-    mtg_gan_reseed(t->trainer, mtg_rng_key(fed->opts.seed, t->id, "fedd-server", t->rounds));
-    float gl = 0;
-    for (int i = 0; i < k; i++)
-        gl = mtg_gan_g_step(t->trainer, t->trainer_dfake);
-    memcpy(t->g, mtg_net_params(g), t->ng * sizeof(float));
-    t->loss_g = gl;
 }
 
 static void close_round(struct mtg_fed *fed)
@@ -422,7 +384,7 @@ static void close_round(struct mtg_fed *fed)
         fed_det_close(fed, t);
         uint64_t before = t->steps;
         if (t->w_recv > 0 && fed->opts.fedd)
-            fedd_train_g(fed, t, (int)(t->pending_steps / (t->pending_updates ? t->pending_updates : 1)));
+            fedd_close_task(fed, t, (int)(t->pending_steps / (t->pending_updates ? t->pending_updates : 1)));
         if (t->w_recv > 0) {
             t->version++;
             t->rounds++;
@@ -460,7 +422,7 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
     fed->clock++;
     mtg_proto_edges_expire(fed->edges, fed->n_edges, now_ms, fed->opts.edge_expiry_ms);
     int closed = 0;
-    if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
+    if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline) && fedd_ready(fed)) {
         close_round(fed);
         closed = 1;
     }

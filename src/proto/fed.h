@@ -65,16 +65,17 @@ struct mtg_fed_opts {
     int min_edges;
     uint64_t eval_every;
     /*
-     * Protocol fedd (Ren, Liu, Yu & Guo 2021, arXiv 2107.08681, serial
-     * schedule): edges train only their local D_t^e, on their real data and
-     * fakes from the round's G_t, and send D deltas (dg NULL, ng 0). When a
-     * round closes the averaged D_t+1 replaces D_t and the server trains
-     * G_t against it for as many steps as an edge trained D (the round's mean
-     * local steps), with its own Adam state for G, from latents seeded by
-     * (seed, task, round). Memory: one extra G+D network per task (the
-     * trainer), counted in mtg_fed_bytes.
+     * Protocol fedd (Ren, Liu, Yu & Guo 2021, arXiv 2107.08681): edges
+     * train only their local D_t^e, on their real data and fakes from the
+     * round's G_t, and send D deltas (dg NULL, ng 0), averaged into D_t+1.
+     * The server trains G with its own Adam state, from latents seeded by
+     * (seed, task, round): parallel schedule, during the round against D_t
+     * on a background thread; serial, at the close against D_t+1
+     * (fed_fedd.c). Memory: one extra G+D network per task (the trainer),
+     * counted in mtg_fed_bytes.
      */
     int fedd;
+    int fedd_parallel;
     uint64_t seed;
 };
 

@@ -223,6 +223,7 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         .min_edges = c->n_edges,
         .eval_every = (uint64_t)c->train.eval_every,
         .fedd = c->protocol == MTG_CFG_PROTO_FEDD,
+        .fedd_parallel = c->scheduler.fedd.schedule == MTG_CFG_FEDD_PARALLEL,
         .seed = c->seed,
     };
     mtg_fed_free(s->fed);

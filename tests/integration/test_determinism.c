@@ -130,6 +130,9 @@ Test(determinism, mtgan_same_seed_same_models_whatever_the_arrival_order) { chec
 /* Pipelined (the default): both tasks' steps are in flight at once, over one connection per task and edge. */
 Test(determinism, sgda_same_seed_same_generator_whatever_the_arrival_order) { check_protocol("sgda", NULL); }
 
+/* fedd's parallel schedule trains G on a server thread while edges train D: still bit-identical. */
+Test(determinism, fedd_same_seed_same_models_whatever_the_arrival_order) { check_protocol("fedd", NULL); }
+
 Test(determinism, sgda_lockstep_same_seed_same_generator_whatever_the_arrival_order)
 {
     check_protocol("sgda", "\"sgda\": {\"pipeline\": false}");

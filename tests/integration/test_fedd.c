@@ -2,7 +2,7 @@
  * test_fedd.c - protocol fedd (Ren et al. 2021) end to end: a real
  * mtgan-server and 2 mtgan-edge processes on 127.0.0.1 train one digit
  * task in deterministic mode. Edges train only local discriminators; the
- * server averages them and trains G. A run with 40x the step budget must
+ * server averages them and trains G (parallel schedule, and serial). A run with 40x the step budget must
  * end with a clearly better generator (FD) than a 2-round run of the same
  * seed, the same models must come out of a second identical run, and a
  * malformed fedd update (one carrying a G delta) is refused.
@@ -31,8 +31,11 @@ struct result {
     struct tp_resp g;
 };
 
-/* Trains digit-0 to max_steps (local D steps summed over edges); fills r with the final FD and generator. */
-static void run(int max_steps, struct result *r)
+/*
+ * Trains digit-0 to max_steps (local D steps summed over edges) with the
+ * given scheduler.fedd.schedule; fills r with the final FD and generator.
+ */
+static void run(const char *schedule, int max_steps, struct result *r)
 {
     char dir[256], cfg[320], text[1536];
     const char *data = getenv("MTGAN_DATA_DIR");
@@ -41,11 +44,12 @@ static void run(int max_steps, struct result *r)
     snprintf(text, sizeof text,
              "{\"protocol\": \"fedd\", \"seed\": 5, \"log_level\": \"warn\", \"state_dir\": \"%s/state\",\n"
              " \"n_edges\": %d, \"data\": {\"tasks\": [0]},\n"
-             " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": 20}},\n"
+             " \"scheduler\": {\"server\": {\"policy\": \"fixed\", \"local_steps\": 20},\n"
+             "               \"fedd\": {\"schedule\": \"%s\"}},\n"
              /* An FD target nothing reaches: both runs train to their step budget. */
              " \"train\": {\"max_steps\": %d, \"eval_every\": 400, \"deterministic\": true,\n"
              "           \"reference\": \"%s/reference-digits.json\", \"target_fd_ratio\": 0.001}}\n",
-             dir, N_EDGES, max_steps, data ? data : "data");
+             dir, N_EDGES, schedule, max_steps, data ? data : "data");
     cr_assert_eq(tp_write_file(cfg, text), 0);
     struct tp_server s;
     cr_assert_eq(tp_server_start(&s, cfg, dir, NULL), 0, "server did not start");
@@ -89,19 +93,30 @@ static void run(int max_steps, struct result *r)
 Test(fedd, trains_to_a_measurable_improvement_and_is_deterministic)
 {
     struct result short_run, long_run, again;
-    run(40, &short_run);
-    run(1600, &long_run);
+    run("parallel", 40, &short_run);
+    run("parallel", 1600, &long_run);
     cr_assert(isfinite(short_run.fd) && isfinite(long_run.fd), "no FD reported (%g, %g)", short_run.fd, long_run.fd);
     cr_expect_geq(long_run.steps, 1600);
     cr_log_info("fedd FD after %.0f steps %.2f, after %.0f steps %.2f", short_run.steps, short_run.fd, long_run.steps,
                 long_run.fd);
     cr_expect_lt(long_run.fd, 0.5 * short_run.fd, "FD after 1600 steps %.2f is not well below FD after 40 (%.2f)",
                  long_run.fd, short_run.fd);
-    run(1600, &again);
+    run("parallel", 1600, &again);
     cr_expect(long_run.g.len == again.g.len && memcmp(long_run.g.body, again.g.body, again.g.len) == 0,
               "two deterministic fedd runs gave different generators");
     cr_expect_eq(long_run.fd, again.fd);
     tp_resp_free(&short_run.g);
     tp_resp_free(&long_run.g);
     tp_resp_free(&again.g);
+}
+
+Test(fedd, serial_schedule_trains_too)
+{
+    struct result short_run, long_run;
+    run("serial", 40, &short_run);
+    run("serial", 1600, &long_run);
+    cr_log_info("fedd serial: FD after 40 steps %.2f, after 1600 steps %.2f", short_run.fd, long_run.fd);
+    cr_expect_lt(long_run.fd, 0.5 * short_run.fd);
+    tp_resp_free(&short_run.g);
+    tp_resp_free(&long_run.g);
 }
