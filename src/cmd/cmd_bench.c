@@ -1,11 +1,11 @@
 /*
- * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] [novelty] [lifelong] - sgda vs
- * mtgan on the same networks, data partition, seeds and heterogeneity
- * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
+ * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] [novelty] [lifelong] - the
+ * baselines sgda (pipelined) and fedd against mtgan on the same networks,
+ * data partition, seeds and heterogeneity profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
  * `novelty` and `lifelong` measure issue 6: unknown-task detection rates, and
  * a new task warm-started versus from scratch (steps and time to target, FD vs steps).
- * Prints the ratios, writes bench/results/<date>.json and a
- * quality-versus-time plot next to it.
+ * Prints the ratios, writes bench/results/<date>.json (with --json FILE
+ * too) and a quality-versus-time SVG per link setting next to it.
  */
 #include <cJSON.h>
 #include <stdio.h>
