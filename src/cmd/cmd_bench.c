@@ -1,11 +1,11 @@
 /*
- * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] [novelty] [lifelong] - sgda vs
- * mtgan on the same networks, data partition, seeds and heterogeneity
- * profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
+ * mtgan bench [quick] [core] [headline] [loopback] [ablation] [widths] [scale] [novelty] [lifelong] - the
+ * baselines sgda (pipelined) and fedd against mtgan on the same networks,
+ * data partition, seeds and heterogeneity profile (DESIGN §10). With no mode it runs them all; `quick` uses 3 tasks.
  * `novelty` and `lifelong` measure issue 6: unknown-task detection rates, and
  * a new task warm-started versus from scratch (steps and time to target, FD vs steps).
- * Prints the ratios, writes bench/results/<date>.json and a
- * quality-versus-time plot next to it.
+ * Prints the ratios, writes bench/results/<date>.json (with --json FILE
+ * too) and a quality-versus-time SVG per link setting next to it.
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "data/image.h"
 #include "launch/bench.h"
+#include "launch/plot_svg.h"
 
 struct bench {
     struct mtg_cfg *cfg;
@@ -76,37 +77,83 @@ static int run(struct bench *b, const struct mtg_cfg *cfg, const char *name, str
     return rc;
 }
 
-/* One sgda/mtgan pair on cfg; adds {name: {sgda, mtgan, ratios}} to the output. */
-static int pair(struct bench *b, const struct mtg_cfg *cfg, const char *label, struct mtg_bench_run *rs,
-                struct mtg_bench_run *rm, struct mtg_err *err)
+/* The protocols every comparison runs, baselines first; the last is ours. */
+#define N_PROTO 3
+static const enum mtg_cfg_protocol protos[N_PROTO] = {MTG_CFG_PROTO_SGDA, MTG_CFG_PROTO_FEDD, MTG_CFG_PROTO_MTGAN};
+
+static cJSON *row_json(const struct mtg_bench_run *r, const char *links)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "protocol", r->protocol);
+    cJSON_AddStringToObject(o, "links", links);
+    cJSON_AddBoolToObject(o, "reached", r->n_tasks > 0 && r->n_reached == r->n_tasks);
+    cJSON_AddNumberToObject(o, "time_to_target_s", r->to_target_s);
+    cJSON_AddNumberToObject(o, "virtual_s", r->virtual_s);
+    cJSON_AddNumberToObject(o, "server_peak_rss_mib", (double)r->server_peak_rss / 1048576.0);
+    cJSON_AddNumberToObject(o, "bytes_sent", (double)r->bytes_in);
+    cJSON_AddNumberToObject(o, "bytes_received", (double)r->bytes_out);
+    return o;
+}
+
+/*
+ * sgda (pipelined), fedd and mtgan on cfg; adds {label: {sgda, fedd, mtgan,
+ * ratios}} and one row per protocol to the output. Ratios are mtgan over the
+ * fastest baseline (time), and over the baseline with the least memory.
+ */
+static int compare(struct bench *b, const struct mtg_cfg *cfg, const char *label, const char *links,
+                   struct mtg_bench_run *r, struct mtg_err *err)
 {
     struct mtg_cfg *c = malloc(sizeof *c);
     if (!c)
         return MTG_ENOMEM;
-    char name[96];
-    *c = *cfg;
-    c->protocol = MTG_CFG_PROTO_SGDA;
-    c->scheduler.server.memory_budget_mb = 0; /* an mtgan feature: sgda refuses it */
-    snprintf(name, sizeof name, "%s-sgda", label);
-    int rc = run(b, c, name, rs, err);
-    c->protocol = MTG_CFG_PROTO_MTGAN;
-    c->scheduler.server.memory_budget_mb = cfg->scheduler.server.memory_budget_mb;
-    snprintf(name, sizeof name, "%s-mtgan", label);
-    if (rc == MTG_OK)
-        rc = run(b, c, name, rm, err);
+    int rc = MTG_OK;
+    for (int p = 0; p < N_PROTO && rc == MTG_OK; p++) {
+        char name[96];
+        *c = *cfg;
+        c->protocol = protos[p];
+        if (protos[p] != MTG_CFG_PROTO_MTGAN)
+            c->scheduler.server.memory_budget_mb = 0; /* an mtgan feature: the baselines refuse it */
+        if (protos[p] == MTG_CFG_PROTO_FEDD) {
+            /*
+             * fedd's strongest setting we measured: at mtgan's 200 local steps G overfits each
+             * round's D (FD 65-72, recall 0 after 150 s of the quick headline); 20 steps and the
+             * serial schedule trained best per step in tests/integration/test_fedd.c.
+             */
+            c->scheduler.server.local_steps = 20;
+            c->scheduler.fedd.schedule = MTG_CFG_FEDD_SERIAL;
+        }
+        snprintf(name, sizeof name, "%s-%s", label, mtg_cfg_protocol_name(protos[p]));
+        rc = run(b, c, name, &r[p], err);
+    }
     free(c);
     if (rc != MTG_OK)
         return rc;
-    double tw = ratio(rm->to_target_s, rs->to_target_s), tv = ratio(rm->virtual_s, rs->virtual_s);
-    double mem = ratio((double)rm->server_peak_rss, (double)rs->server_peak_rss);
-    double bytes = ratio((double)(rm->bytes_in + rm->bytes_out), (double)(rs->bytes_in + rs->bytes_out));
-    printf("  => %s mtgan/sgda: time-to-target %.3f (wall), %.3f (virtual); server peak RSS %.3f; bytes %.3f%s\n",
-           label, tw, tv, mem, bytes,
-           (rs->n_reached < rs->n_tasks || rm->n_reached < rm->n_tasks) ? "  [a protocol hit the budget]" : "");
+    const struct mtg_bench_run *m = &r[N_PROTO - 1], *fast = &r[0], *lean = &r[0];
+    int all = m->n_reached == m->n_tasks;
+    for (int p = 0; p < N_PROTO - 1; p++) {
+        if (r[p].to_target_s < fast->to_target_s)
+            fast = &r[p];
+        if (r[p].server_peak_rss < lean->server_peak_rss)
+            lean = &r[p];
+        all &= r[p].n_reached == r[p].n_tasks;
+    }
+    double tw = ratio(m->to_target_s, fast->to_target_s), tv = ratio(m->virtual_s, fast->virtual_s);
+    double mem = ratio((double)m->server_peak_rss, (double)lean->server_peak_rss);
+    double bytes = ratio((double)(m->bytes_in + m->bytes_out), (double)(fast->bytes_in + fast->bytes_out));
+    printf("  => %s mtgan / fastest baseline (%s): time-to-target %.3f (wall), %.3f (virtual); bytes %.3f; "
+           "server peak RSS / leanest baseline (%s) %.3f%s\n",
+           label, fast->protocol, tw, tv, bytes, lean->protocol, mem,
+           all ? "" : "  [a protocol hit the budget: its time is a lower bound]");
     cJSON *o = cJSON_AddObjectToObject(b->out, label);
-    cJSON_AddItemToObject(o, "sgda", mtg_bench_run_json(rs));
-    cJSON_AddItemToObject(o, "mtgan", mtg_bench_run_json(rm));
+    cJSON *rows = cJSON_GetObjectItemCaseSensitive(b->out, "rows");
+    for (int p = 0; p < N_PROTO; p++) {
+        cJSON_AddItemToObject(o, r[p].protocol, mtg_bench_run_json(&r[p]));
+        if (rows)
+            cJSON_AddItemToArray(rows, row_json(&r[p], links));
+    }
     cJSON *ra = cJSON_AddObjectToObject(o, "ratios");
+    cJSON_AddStringToObject(ra, "fastest_baseline", fast->protocol);
+    cJSON_AddStringToObject(ra, "leanest_baseline", lean->protocol);
     cJSON_AddNumberToObject(ra, "time_to_target_wall", tw);
     cJSON_AddNumberToObject(ra, "time_to_target_virtual", tv);
     cJSON_AddNumberToObject(ra, "server_peak_rss", mem);
@@ -114,15 +161,21 @@ static int pair(struct bench *b, const struct mtg_cfg *cfg, const char *label, s
     return MTG_OK;
 }
 
-static void plot(const struct bench *b, const struct mtg_bench_run *rs, const struct mtg_bench_run *rm)
+/* Quality (mean FD over the evaluated tasks) versus wall seconds, one line per protocol. */
+static void plot(const struct bench *b, const char *label, const char *links, const struct mtg_bench_run *r)
 {
-    char path[700];
-    snprintf(path, sizeof path, "bench/results/%s-quality.png", b->stamp);
-    const float *xs[2] = {rm->trace_t, rs->trace_t}, *ys[2] = {rm->trace_fd, rs->trace_fd};
-    int ns[2] = {rm->trace_n, rs->trace_n};
+    char path[700], title[160];
+    snprintf(path, sizeof path, "bench/results/%s-%s-quality.svg", b->stamp, label);
+    snprintf(title, sizeof title, "Mean FD over tasks vs time (%s links, %s)", links, b->stamp);
+    struct mtg_plot_series s[N_PROTO];
+    for (int p = 0; p < N_PROTO; p++)
+        s[p] = (struct mtg_plot_series){r[p].protocol, r[p].trace_t, r[p].trace_fd, r[p].trace_n};
     struct mtg_err err = {0};
-    if (mtg_image_write_lines_png(path, xs, ys, ns, 2, 640, 360, &err) == MTG_OK)
-        printf("  plot: %s (mean FD over tasks vs seconds; solid = mtgan, dashed = sgda)\n", path);
+    if (mtg_plot_svg_write(path, title, "wall time since the edges started (s)", "mean FD (lower is better)", s,
+                           N_PROTO, &err) == MTG_OK)
+        printf("  plot: %s\n", path);
+    else
+        fprintf(stderr, "mtgan bench: %s\n", err.msg);
 }
 
 static void no_links(struct mtg_cfg *c)
@@ -188,9 +241,9 @@ static int widths(struct bench *b, struct mtg_err *err)
     static const int mult[] = {1, 4, 16};
     cJSON *arr = cJSON_AddArrayToObject(b->out, "width_sweep");
     struct mtg_cfg *c = malloc(sizeof *c);
-    struct mtg_bench_run *rs = malloc(sizeof *rs), *rm = malloc(sizeof *rm);
-    int rc = c && rs && rm ? MTG_OK : MTG_ENOMEM;
-    printf("\nwidth sweep (memory; 3 tasks, loopback, 20 s each): server peak RSS mtgan/sgda\n");
+    struct mtg_bench_run *r = malloc(N_PROTO * sizeof *r);
+    int rc = c && r ? MTG_OK : MTG_ENOMEM;
+    printf("\nwidth sweep (memory; 3 tasks, loopback, 20 s each): server peak RSS mtgan / leanest baseline\n");
     for (size_t i = 0; rc == MTG_OK && i < sizeof mult / sizeof mult[0]; i++) {
         *c = *b->cfg;
         no_links(c);
@@ -203,7 +256,7 @@ static int widths(struct bench *b, struct mtg_err *err)
         snprintf(label, sizeof label, "width-x%d", mult[i]);
         cJSON *saved = b->out;
         b->out = cJSON_CreateObject();
-        rc = pair(b, c, label, rs, rm, err);
+        rc = compare(b, c, label, "loopback", r, err);
         cJSON *o = cJSON_DetachItemFromObject(b->out, label);
         cJSON_Delete(b->out);
         b->out = saved;
@@ -213,8 +266,7 @@ static int widths(struct bench *b, struct mtg_err *err)
         }
     }
     free(c);
-    free(rs);
-    free(rm);
+    free(r);
     return rc;
 }
 
@@ -261,8 +313,8 @@ int mtg_cmd_bench(int argc, char **argv)
         return mtg_cmd_bench_load(argc - 1, argv + 1); /* cmd_load.c: its own flags and output */
     struct bench b = {0};
     b.cfg = malloc(sizeof *b.cfg);
-    struct mtg_bench_run *rs = malloc(sizeof *rs), *rm = malloc(sizeof *rm);
-    if (!b.cfg || !rs || !rm)
+    struct mtg_bench_run *runs = malloc(N_PROTO * sizeof *runs);
+    if (!b.cfg || !runs)
         return 1;
     mtg_cfg_defaults(b.cfg);
     b.cfg->train.max_steps = 1000000; /* budget by wall time: local steps are cheap, lock-steps are not */
@@ -336,6 +388,7 @@ int mtg_cmd_bench(int argc, char **argv)
     cJSON_AddNumberToObject(b.out, "edges", b.cfg->n_edges);
     cJSON_AddNumberToObject(b.out, "tasks", b.cfg->data.tasks.n ? b.cfg->data.tasks.n : kind->n_classes);
     cJSON_AddStringToObject(b.out, "reference", b.cfg->train.reference);
+    cJSON_AddArrayToObject(b.out, "rows"); /* one per protocol and link setting (headline, loopback) */
     printf("mtgan bench: %s, %d edges, %d tasks, reference %s, runs in %s/\n", kind->name, b.cfg->n_edges,
            b.cfg->data.tasks.n ? b.cfg->data.tasks.n : kind->n_classes,
            b.cfg->train.reference[0] ? b.cfg->train.reference : "none", b.dir);
@@ -347,16 +400,18 @@ int mtg_cmd_bench(int argc, char **argv)
     }
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "headline")) {
         printf("\nheadline (emulated edge links, DESIGN §10 profile)\n");
-        rc = pair(&b, b.cfg, "headline", rs, rm, &err);
+        rc = compare(&b, b.cfg, "headline", "emulated", runs, &err);
         if (rc == MTG_OK)
-            plot(&b, rs, rm);
+            plot(&b, "headline", "emulated", runs);
     }
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "loopback")) {
         struct mtg_cfg *c = malloc(sizeof *c);
         *c = *b.cfg;
         no_links(c);
         printf("\nloopback (no link emulation: the honest worst case for mtgan)\n");
-        rc = pair(&b, c, "loopback", rs, rm, &err);
+        rc = compare(&b, c, "loopback", "loopback", runs, &err);
+        if (rc == MTG_OK)
+            plot(&b, "loopback", "loopback", runs);
         free(c);
     }
     if (rc == MTG_OK && mode_on(extra.n_pos, (char **)extra.pos, "ablation"))
@@ -403,7 +458,6 @@ int mtg_cmd_bench(int argc, char **argv)
     if (rc != MTG_OK)
         fprintf(stderr, "mtgan bench: %s\n", err.msg);
     free(b.cfg);
-    free(rs);
-    free(rm);
+    free(runs);
     return rc == MTG_OK ? 0 : 1;
 }

@@ -174,7 +174,7 @@ int mtg_cmd_demo(int argc, char **argv)
     }
     rc = MTG_OK;
     mtg_process_single_blas();
-    const char *proto = cfg->protocol == MTG_CFG_PROTO_SGDA ? "sgda" : "mtgan";
+    const char *proto = mtg_cfg_protocol_name(cfg->protocol);
     char run_dir[256];
     snprintf(run_dir, sizeof run_dir, "runs/demo-%s", proto);
     mkdir("runs", 0755);

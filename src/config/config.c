@@ -113,6 +113,7 @@ void mtg_cfg_defaults(struct mtg_cfg *c)
     c->scheduler.server.priority = true;
     c->scheduler.edge.policy = MTG_CFG_EPOL_ROUND_ROBIN;
     c->scheduler.edge.overlap = true;
+    c->scheduler.sgda.pipeline = true;
     c->aggregation.mode = MTG_CFG_AGG_SYNC;
     c->aggregation.compress = MTG_CFG_COMPRESS_F16_ZLIB;
     c->train.max_steps = 5000;
@@ -234,10 +235,16 @@ int mtg_cfg_validate(const struct mtg_cfg *c, struct mtg_err *err)
     if (c->scheduler.server.memory_budget_mb > 0 && !c->state_dir[0])
         return mtg_err_set(err, MTG_EINVAL,
                            "scheduler.server.memory_budget_mb > 0 spills tasks to state_dir/spill: set state_dir");
-    if (c->scheduler.server.memory_budget_mb > 0 && c->protocol == MTG_CFG_PROTO_SGDA)
+    if (c->scheduler.server.memory_budget_mb > 0 && c->protocol != MTG_CFG_PROTO_MTGAN)
         return mtg_err_set(err, MTG_EINVAL,
                            "scheduler.server.memory_budget_mb is implemented for protocol mtgan only; "
-                           "set it to 0 with protocol sgda");
+                           "set it to 0 with protocol %s", mtg_cfg_protocol_name(c->protocol));
+    /* fedd's server trains G against the D a round averaged: it needs rounds that close. */
+    if (c->protocol == MTG_CFG_PROTO_FEDD &&
+        (c->aggregation.mode == MTG_CFG_AGG_ASYNC || c->scheduler.server.policy == MTG_CFG_SPOL_ASYNC))
+        return mtg_err_set(err, MTG_EINVAL,
+                           "protocol fedd averages the edges' discriminators in sync rounds: set aggregation.mode "
+                           "\"sync\" and a scheduler.server.policy other than \"async\"");
     if (c->model.batch % c->model.recipe.pack != 0)
         return mtg_err_set(err, MTG_EINVAL, "model.pack %d does not divide model.batch %d", c->model.recipe.pack,
                            c->model.batch);
@@ -519,4 +526,9 @@ int mtg_cfg_cli(struct mtg_cfg *c, enum mtg_cfg_binary bin, int argc, char **arg
     }
     mtg_log_set_level(c->log_level);
     return -1;
+}
+
+const char *mtg_cfg_protocol_name(enum mtg_cfg_protocol p)
+{
+    return p == MTG_CFG_PROTO_SGDA ? "sgda" : p == MTG_CFG_PROTO_FEDD ? "fedd" : "mtgan";
 }

@@ -55,7 +55,9 @@ enum mtg_cfg_binary {
 };
 
 /* Enum values are their index in the key's list of names: only ever append. */
-enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1 };
+enum mtg_cfg_protocol { MTG_CFG_PROTO_MTGAN = 0, MTG_CFG_PROTO_SGDA = 1, MTG_CFG_PROTO_FEDD = 2 };
+/* fedd's server: G trains while the edges train D (parallel) or after their Ds are averaged (serial). */
+enum mtg_cfg_fedd_schedule { MTG_CFG_FEDD_PARALLEL = 0, MTG_CFG_FEDD_SERIAL = 1 };
 enum mtg_cfg_sharing { MTG_CFG_SHARE_NONE = 0, MTG_CFG_SHARE_TRUNK = 1 };
 /* Same values as enum mtg_data_kind (data/dataset.h): the config names the data kind. */
 enum mtg_cfg_dataset { MTG_CFG_DATA_DIGITS = 0, MTG_CFG_DATA_RING = 1, MTG_CFG_DATA_FASHION = 2 };
@@ -209,6 +211,12 @@ struct mtg_cfg {
             bool overlap;
             int memory_budget_mb;
         } edge;
+        struct {
+            bool pipeline; /* one open step per task (true) or one in all, round-robin (false) */
+        } sgda;
+        struct {
+            enum mtg_cfg_fedd_schedule schedule;
+        } fedd;
     } scheduler;
 
     struct {
@@ -279,6 +287,9 @@ struct mtg_cfg_args {
     int n_pos;
     const char *pos[MTG_CFG_MAX_POSITIONAL];
 };
+
+/* "mtgan", "sgda", "fedd": the name the protocol key, the CLI and the API use. */
+const char *mtg_cfg_protocol_name(enum mtg_cfg_protocol p);
 
 /* "mtgan-server", "mtgan demo", ...; never NULL. */
 const char *mtg_cfg_binary_name(enum mtg_cfg_binary bin);

@@ -14,7 +14,8 @@ _Static_assert((int)MTG_CFG_DATA_DIGITS == MTG_DATA_KIND_DIGITS && (int)MTG_CFG_
                    (int)MTG_CFG_DATA_FASHION == MTG_DATA_KIND_FASHION,
                "dataset_names and enum mtg_cfg_dataset must follow enum mtg_data_kind");
 
-static const char *const protocol_names[] = {"mtgan", "sgda", NULL};
+static const char *const protocol_names[] = {"mtgan", "sgda", "fedd", NULL}; /* enum mtg_cfg_protocol */
+static const char *const fedd_schedule_names[] = {"parallel", "serial", NULL}; /* enum mtg_cfg_fedd_schedule */
 static const char *const log_names[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const sharing_names[] = {"none", "trunk", NULL};
 static const char *const loss_names[] = {"ns", "hinge", NULL}; /* enum mtg_gan_loss */
@@ -152,6 +153,12 @@ static const struct mtg_cfg_key top_keys[] = {
      .help = "overlap transfers with the next task's compute (mtgan edge)"},
     {INT("scheduler.edge.memory_budget_mb", scheduler.edge.memory_budget_mb, 0, 1 << 20),
      .help = "most MB of local models an mtgan edge holds; 0 = unlimited"},
+    OBJ("scheduler.sgda"),
+    {BOOL("scheduler.sgda.pipeline", scheduler.sgda.pipeline),
+     .help = "sgda: every task's step in flight at once; false = lock-step round-robin"},
+    OBJ("scheduler.fedd"),
+    {ENUM("scheduler.fedd.schedule", scheduler.fedd.schedule, fedd_schedule_names),
+     .help = "fedd: the server trains G during the round against D_t (parallel) or after it against D_t+1 (serial)"},
     OBJ("emulation"),
     {DBL("emulation.speed_factor", emulation.speed_factor, 1, 1000), .env = "MTGAN_SPEED_FACTOR",
      .flag = "speed-factor", .bins = BIN(EDGE), .meta = "F",

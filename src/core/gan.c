@@ -285,6 +285,35 @@ static float g_loss(const struct mtg_gan_recipe *r, const float *logits, int n, 
     return (float)(sum / n);
 }
 
+/* G's loss through D as it is now, and dL_G/dfake into dfake [batch, dim]; D's parameters do not change. */
+static float g_feedback(struct mtg_gan *gan, const float *fake, float *dfake)
+{
+    const struct mtg_gan_recipe *r = &gan->cfg.recipe;
+    const size_t half = (size_t)gan->cfg.batch * gan->data_dim;
+    const int pb = gan->cfg.batch / r->pack;
+    /* Only dL/dx is needed. Additive noise passes dL/dx unchanged. */
+    const float *gin = fake;
+    if (r->noise > 0.0f) {
+        for (size_t i = 0; i < half; i++)
+            gan->noisy[i] = fake[i] + r->noise * mtg_rng_normal(&gan->rng);
+        gin = gan->noisy;
+    }
+    const float *logits = mtg_net_forward(gan->d, gin, pb);
+    float gl = g_loss(r, logits, pb, gan->dlogits);
+    const float *dx = mtg_net_backward(gan->d, gan->dlogits, pb, MTG_NET_INPUT_GRAD);
+    memcpy(dfake, dx, half * sizeof(float));
+    return gl;
+}
+
+float mtg_gan_g_step(struct mtg_gan *gan, float *dfake)
+{
+    assert(gan->g && gan->d);
+    const float *fake = mtg_gan_g_forward(gan, gan->cfg.batch);
+    float gl = g_feedback(gan, fake, dfake);
+    mtg_gan_g_apply(gan, dfake, gan->cfg.batch, 1.0f);
+    return gl;
+}
+
 void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fake, float *dfake,
                         struct mtg_gan_stats *stats)
 {
@@ -312,18 +341,7 @@ void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fak
     mtg_net_zero_grad(gan->d);
     mtg_net_backward(gan->d, gan->dlogits, 2 * pb, MTG_NET_PARAM_GRAD);
     mtg_adam_step(gan->d_opt, mtg_net_params(gan->d), mtg_net_grads(gan->d));
-
-    /* G's loss through the updated D; only dL/dx is needed. Additive noise passes dL/dx unchanged. */
-    const float *gin = fake;
-    if (r->noise > 0.0f) {
-        for (size_t i = 0; i < half; i++)
-            gan->noisy[i] = fake[i] + r->noise * mtg_rng_normal(&gan->rng);
-        gin = gan->noisy;
-    }
-    logits = mtg_net_forward(gan->d, gin, pb);
-    float gl = g_loss(r, logits, pb, gan->dlogits);
-    const float *dx = mtg_net_backward(gan->d, gan->dlogits, pb, MTG_NET_INPUT_GRAD);
-    memcpy(dfake, dx, half * sizeof(float));
+    float gl = dfake ? g_feedback(gan, fake, dfake) : 0.0f;
     if (gan->role == MTG_GAN_D)
         gan->steps++;
     if (stats) {

@@ -129,10 +129,19 @@ const float *mtg_gan_g_forward(struct mtg_gan *gan, int n);
 /*
  * D update on real and fake [batch, data_dim] each, then writes
  * dfake [batch, data_dim] = d BCE(D(fake),1) / d fake, averaged over the batch,
- * with the updated D. Roles FULL, D.
+ * with the updated D. Roles FULL, D. dfake NULL: the D update alone
+ * (fedd's edges, which send D, not feedback); stats->g_loss is then 0.
  */
 void mtg_gan_d_feedback(struct mtg_gan *gan, const float *real, const float *fake, float *dfake,
                         struct mtg_gan_stats *stats);
+
+/*
+ * One G update against D as it is (D unchanged): G forward on batch latents,
+ * dL_G/dfake through D into dfake [batch, data_dim] (workspace), backprop
+ * and Adam step. Returns G's loss. Role FULL (fedd's server, which holds
+ * D but no data).
+ */
+float mtg_gan_g_step(struct mtg_gan *gan, float *dfake);
 
 /*
  * Backpropagates dfake [n, data_dim] (n as in the last g_forward) through G

@@ -456,11 +456,19 @@ int mtg_client_request(struct mtg_client *c, const char *method, const char *pat
         curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &reqsz);
         curl_easy_getinfo(c->curl, CURLINFO_HEADER_SIZE, &hdrsz);
         curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry_after);
-        uint64_t sent = (uint64_t)reqsz + (uint64_t)up, recv = (uint64_t)hdrsz + (uint64_t)down;
-        atomic_fetch_add(&c->bytes_sent, sent);
-        atomic_fetch_add(&c->bytes_received, recv);
+        /*
+         * The counters hold message bodies, the layer the server counts too
+         * (http.h), so both ends report the same bytes for every protocol.
+         * The emulated link carries whole messages: curl puts a body under
+         * 64 KiB (without Expect) into the request it reports in
+         * REQUEST_SIZE, and sends larger ones after it.
+         */
+        uint64_t body_up = (uint64_t)up, body_down = (uint64_t)down;
+        uint64_t wire_up = (uint64_t)reqsz + (body_up < 65536 && (uint64_t)reqsz >= body_up && len <= EXPECT_MIN ? 0 : body_up);
+        atomic_fetch_add(&c->bytes_sent, body_up);
+        atomic_fetch_add(&c->bytes_received, body_down);
         if (e == CURLE_OK || out->status > 0)
-            emulate_link(c, sent, recv);
+            emulate_link(c, wire_up, (uint64_t)hdrsz + body_down);
 
         int retry = 0;
         if (e == CURLE_ABORTED_BY_CALLBACK && stopped(c)) {

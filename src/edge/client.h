@@ -51,7 +51,7 @@ struct mtg_client_opts {
      * Link emulation (DESIGN §10), off when both are 0. After each
      * transfer the client sleeps, per direction, the one-way latency plus
      * bytes * 8 / (mbps * 1e6) seconds: once for the request bytes sent,
-     * once for the response bytes received (headers included). The sleeps
+     * once for the response bytes received (whole messages: headers too). The sleeps
      * end early when *stop becomes non-zero; the full emulated time is
      * added to mtg_client_stats.link_ns either way, for the virtual clock.
      */
@@ -87,8 +87,8 @@ struct mtg_client_resp {
 struct mtg_client_stats {
     uint64_t requests;       /* attempts made */
     uint64_t retries;        /* attempts after the first, over all requests */
-    uint64_t bytes_sent;     /* request line, headers and body */
-    uint64_t bytes_received; /* status line, headers and body */
+    uint64_t bytes_sent;     /* request bodies: what the server counts as bytes_in */
+    uint64_t bytes_received; /* response bodies: the server's bytes_out */
     uint64_t link_ns;        /* emulated link time, for the virtual clock */
 };
 

@@ -156,10 +156,10 @@ int mtg_edge_new(const struct mtg_cfg *cfg, int shard, struct mtg_edge **out, st
     int rc = load_shard(e, err);
     if (rc != MTG_OK)
         goto fail;
-    char token[512] = "";
+    char *token = e->token;
     if (cfg->token_file[0]) {
         FILE *f = fopen(cfg->token_file, "r");
-        if (!f || !fgets(token, sizeof token, f)) {
+        if (!f || !fgets(token, sizeof e->token, f)) {
             if (f)
                 fclose(f);
             rc = mtg_err_set(err, MTG_EAUTH, "edge: cannot read token file %s", cfg->token_file);
@@ -169,7 +169,7 @@ int mtg_edge_new(const struct mtg_cfg *cfg, int shard, struct mtg_edge **out, st
         token[strcspn(token, "\r\n \t")] = '\0';
     }
     struct mtg_client_opts co = {
-        .base_url = cfg->server_url,
+        .base_url = e->cfg->server_url,
         .token = token[0] ? token : NULL,
         .max_attempts = 8,
         .retry_base_ms = 200,
@@ -179,6 +179,7 @@ int mtg_edge_new(const struct mtg_cfg *cfg, int shard, struct mtg_edge **out, st
         .link_latency_ms = cfg->emulation.link_latency_ms,
         .seed = cfg->seed + (uint64_t)shard,
     };
+    e->client_opts = co;
     rc = mtg_client_new(&co, &e->client, err);
     if (rc == MTG_OK && cfg->scheduler.edge.overlap && !e->sgda) {
         /* Same link emulation on both clients: the background link is the same emulated wire. */
@@ -299,6 +300,8 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
     cJSON *proto = reply ? cJSON_GetObjectItemCaseSensitive(reply, "protocol") : NULL;
     if (cJSON_IsString(proto))
         e->sgda = strcmp(proto->valuestring, "sgda") == 0;
+    e->pipeline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "pipeline"));
+    e->fedd = cJSON_IsString(proto) && strcmp(proto->valuestring, "fedd") == 0;
     e->det = e->cfg->train.deterministic || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "deterministic"));
     rc = cfg_text ? edge_build_models(e, cfg_text, e->sgda ? MTG_GAN_D : MTG_GAN_FULL, err)
                   : mtg_err_set(err, MTG_EFORMAT, "edge: registration reply has no config");
@@ -307,7 +310,7 @@ static int edge_register(struct mtg_edge *e, struct mtg_err *err)
     cJSON_Delete(reply);
     mtg_client_resp_deinit(&r);
     if (rc == MTG_OK)
-        mtg_log(MTG_LOG_INFO, "edge", "%s: registered (%s, batch %d)", e->id, e->sgda ? "sgda" : "mtgan", e->batch);
+        mtg_log(MTG_LOG_INFO, "edge", "%s: registered (%s, batch %d)", e->id, e->sgda ? "sgda" : e->fedd ? "fedd" : "mtgan", e->batch);
     return rc;
 }
 
@@ -354,6 +357,22 @@ void mtg_edge_stats(const struct mtg_edge *e, struct mtg_edge_stats *out)
         out->link_s += exposed;
         out->link_hidden_s = bg - exposed;
     }
+    /*
+     * sgda lanes: each lane's link time is in series with its own steps only,
+     * and the lanes run side by side, so the edge waited at most as long as
+     * its busiest lane's link time (the rest overlapped; see docs/benchmarks.md).
+     */
+    double lane_max = 0, lane_sum = 0;
+    for (int i = 0; i < e->n_lane_clients; i++) {
+        mtg_client_stats(e->lane_client[i], &cs);
+        out->bytes_sent += cs.bytes_sent;
+        out->bytes_received += cs.bytes_received;
+        double l = (double)cs.link_ns * 1e-9;
+        lane_sum += l;
+        lane_max = l > lane_max ? l : lane_max;
+    }
+    out->link_s += lane_max;
+    out->link_hidden_s += lane_sum - lane_max;
 }
 
 void mtg_edge_free(struct mtg_edge *e)
@@ -367,6 +386,8 @@ void mtg_edge_free(struct mtg_edge *e)
     }
     mtg_client_free(e->client);
     mtg_client_free(e->up_client);
+    for (int i = 0; i < e->n_lane_clients; i++)
+        mtg_client_free(e->lane_client[i]);
     free(e->nets_json);
     free(e->unlabelled);
     free(e->cand_rows);

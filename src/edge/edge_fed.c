@@ -125,7 +125,10 @@ static void train(struct mtg_edge *e, struct edge_task *t, int steps, uint64_t r
     for (int s = 0; s < steps && !atomic_load(e->stop); s++) {
         double a = edge_thread_cpu_s();
         mtg_data_batch(t->pool, t->pool_n, e->dim, e->batch, &e->rng, e->real);
-        mtg_gan_step(t->gan, e->real, &st);
+        if (e->fedd) /* Ren et al. 2021: a local D step on real data and fakes of the round's G */
+            mtg_gan_d_feedback(t->gan, e->real, mtg_gan_g_forward(t->gan, e->batch), NULL, &st);
+        else
+            mtg_gan_step(t->gan, e->real, &st);
         edge_emulate(e, edge_thread_cpu_s() - a);
     }
     double c = edge_thread_cpu_s() - c0;
@@ -159,7 +162,7 @@ static int encode_update(struct mtg_edge *e, struct edge_task *t, uint64_t round
     uint32_t dg = (uint32_t)ng, dd = (uint32_t)nd;
     *bytes = NULL;
     *len = 0;
-    int rc = b ? mtg_blob_add_ref(b, "g", 1, &dg, t->delta_g, dtype, err) : MTG_ENOMEM;
+    int rc = !b ? MTG_ENOMEM : e->fedd ? MTG_OK : mtg_blob_add_ref(b, "g", 1, &dg, t->delta_g, dtype, err);
     if (rc == MTG_OK)
         rc = mtg_blob_add_ref(b, "d", 1, &dd, t->delta_d, dtype, err);
     if (rc == MTG_OK)

@@ -2,6 +2,8 @@
 #ifndef MTG_EDGE_INTERNAL_H
 #define MTG_EDGE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "core/gan.h"
 #include "core/rng.h"
 #include "edge/client.h"
@@ -38,6 +40,8 @@ struct mtg_edge {
     int n_tasks;
     struct edge_task task[EDGE_MAX_TASKS];
     struct mtg_client *client;
+    struct mtg_client_opts client_opts; /* what every client of this edge is made with (token: below) */
+    char token[512];
     /* The uploader thread's own client (scheduler.edge.overlap): curl handles are per thread. */
     struct mtg_client *up_client;
     double up_blocked_s; /* wall seconds the training thread waited for background transfers */
@@ -48,6 +52,12 @@ struct mtg_edge {
     float *dfake;      /* sgda feedback [batch, dim] */
     int batch;
     int sgda;
+    int fedd;          /* protocol fedd: train D only against the pulled G, push D deltas */
+    int pipeline;      /* sgda: the server keeps every task's step open (edge_sgda.c lanes) */
+    int lanes;         /* lanes are running: compute_mu guards rng, real, dfake, st and the models */
+    pthread_mutex_t compute_mu;
+    struct mtg_client *lane_client[EDGE_MAX_TASKS]; /* sgda lanes' connections, one per task */
+    int n_lane_clients;
     int det;           /* train.deterministic, ours or the server's: report steps x speed, not seconds */
     double speed;      /* emulation speed factor */
     double sleep_debt; /* seconds of emulated slowness not slept yet */

@@ -72,6 +72,8 @@ const struct field mtg_k8s_spec_fields[] = {
     {"scheduler.edge.policy", F_STR, "scheduler.edge.policy", NULL},
     {"scheduler.edge.overlap", F_BOOL, "scheduler.edge.overlap", NULL},
     {"scheduler.edge.memoryBudgetMb", F_INT, "scheduler.edge.memory_budget_mb", NULL},
+    {"scheduler.sgda", F_OBJ, NULL, NULL},
+    {"scheduler.sgda.pipeline", F_BOOL, "scheduler.sgda.pipeline", NULL},
     {"data", F_OBJ, NULL, NULL},
     {"data.dataset", F_STR, "data.dataset", NULL},
     {"data.path", F_STR, "data.path", NULL},

@@ -102,10 +102,16 @@ static int observe(struct mtg_bench_run *r, const cJSON *st, double t)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "done"));
 }
 
-/* Virtual clock: the busiest edge's compute x speed factor plus its emulated link time. */
-static double virtual_makespan(const char *run_dir, int n_edges)
+/*
+ * Virtual clock: the busiest edge's compute x speed factor plus the link
+ * time it waited for (edge.h: link_s). Also sums the bytes the edges
+ * report, the same body bytes the server counts, without the bench's own
+ * status polls.
+ */
+static double virtual_makespan(const char *run_dir, int n_edges, uint64_t *sent, uint64_t *recv)
 {
     double worst = 0;
+    *sent = *recv = 0;
     for (int i = 0; i < n_edges; i++) {
         char path[1100];
         snprintf(path, sizeof path, "%s/edge-%d.json", run_dir, i);
@@ -117,6 +123,8 @@ static double virtual_makespan(const char *run_dir, int n_edges)
         fclose(f);
         cJSON *o = cJSON_ParseWithLength(buf, len);
         double busy = num(o, "compute_s") + num(o, "emulated_s") + num(o, "link_s");
+        *sent += (uint64_t)num(o, "bytes_sent");
+        *recv += (uint64_t)num(o, "bytes_received");
         if (busy > worst)
             worst = busy;
         cJSON_Delete(o);
@@ -129,7 +137,7 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
 {
     memset(r, 0, sizeof *r);
     snprintf(r->name, sizeof r->name, "%s", name);
-    snprintf(r->protocol, sizeof r->protocol, "%s", base->protocol == MTG_CFG_PROTO_SGDA ? "sgda" : "mtgan");
+    snprintf(r->protocol, sizeof r->protocol, "%s", mtg_cfg_protocol_name(base->protocol));
     snprintf(r->sum.protocol, sizeof r->sum.protocol, "%s", r->protocol);
     r->server_peak_rss = -1;
     struct mtg_cfg *cfg = malloc(sizeof *cfg);
@@ -180,7 +188,12 @@ int mtg_bench_run(const struct mtg_cfg *base, const char *run_dir, const char *n
     if (l) {
         r->server_peak_rss = mtg_launch_server_peak_rss(l);
         mtg_launch_stop(l, 5000); /* edges write their stats files on SIGTERM */
-        r->virtual_s = virtual_makespan(run_dir, cfg->n_edges);
+        uint64_t sent, recv;
+        r->virtual_s = virtual_makespan(run_dir, cfg->n_edges, &sent, &recv);
+        if (sent > 0) {
+            r->bytes_in = sent;
+            r->bytes_out = recv;
+        }
     }
     r->sum.wall_s = r->wall_s;
     r->sum.server_peak_rss_bytes = r->server_peak_rss;

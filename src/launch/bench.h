@@ -33,8 +33,8 @@ struct mtg_bench_run {
     double wall_s;
     double virtual_s;     /* busiest edge: compute x speed + emulated link seconds */
     long server_peak_rss; /* bytes; -1 unknown */
-    uint64_t bytes_in;    /* edges -> server (request bodies) */
-    uint64_t bytes_out;   /* server -> edges */
+    uint64_t bytes_in;    /* edges -> server: request bodies, as the edges count them */
+    uint64_t bytes_out;   /* server -> edges: response bodies */
     size_t model_bytes;   /* protocol state the server reports holding */
     struct mtg_summary sum;
     int trace_n;

@@ -61,6 +61,7 @@ void mtg_fed_free(struct mtg_fed *fed)
 {
     if (!fed)
         return;
+    fedd_free(fed);
     for (int i = 0; fed->tasks && i < fed->n_tasks; i++) {
         fed_det_free(fed, &fed->tasks[i]);
         free(fed->tasks[i].g);
@@ -378,6 +379,8 @@ static int open_round(struct mtg_fed *fed, int64_t now_ms)
             return 0;
         }
     }
+    if (fed->opts.fedd)
+        fedd_open(fed);
     fed->open = 1;
     return 1;
 }
@@ -392,6 +395,8 @@ static void close_round(struct mtg_fed *fed)
          * as a zero update. */
         fed_det_close(fed, t);
         uint64_t before = t->steps;
+        if (t->w_recv > 0 && fed->opts.fedd)
+            fedd_close_task(fed, t, (int)(t->pending_steps / (t->pending_updates ? t->pending_updates : 1)));
         if (t->w_recv > 0) {
             t->version++;
             t->rounds++;
@@ -429,7 +434,7 @@ int mtg_fed_tick(struct mtg_fed *fed, int64_t now_ms)
     fed->clock++;
     mtg_proto_edges_expire(fed->edges, fed->n_edges, now_ms, fed->opts.edge_expiry_ms);
     int closed = 0;
-    if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline)) {
+    if (!fed->opts.async && fed->open && (round_complete(fed) || now_ms >= fed->deadline) && fedd_ready(fed)) {
         close_round(fed);
         closed = 1;
     }
@@ -472,11 +477,13 @@ int mtg_fed_get_assignment(struct mtg_fed *fed, int edge, int64_t now_ms, struct
 static int check_update(const struct mtg_fed *fed, const struct fed_task *t, const struct mtg_fed_update *u,
                         struct mtg_err *err)
 {
-    if (u->ng != t->ng || u->nd != t->nd)
+    if (fed->opts.fedd && (u->dg || u->ng))
+        return mtg_err_set(err, MTG_EINVAL, "task \"%s\": protocol fedd takes a D delta only, not G", t->id);
+    if ((!fed->opts.fedd && u->ng != t->ng) || u->nd != t->nd)
         return mtg_err_set(err, MTG_EINVAL, "task \"%s\": delta has %zu+%zu parameters, model has %zu+%zu",
                            t->id, u->ng, u->nd, t->ng, t->nd);
     double ss = 0;
-    for (size_t j = 0; j < u->ng; j++)
+    for (size_t j = 0; u->dg && j < u->ng; j++)
         ss += (double)u->dg[j] * u->dg[j];
     for (size_t j = 0; j < u->nd; j++)
         ss += (double)u->dd[j] * u->dd[j];
@@ -562,7 +569,7 @@ int mtg_fed_submit(struct mtg_fed *fed, int edge, int task, uint64_t round, cons
         if (fed->opts.deterministic) {
             fed_det_submit(fed, t, edge, a, u->dg, u->dd);
         } else {
-            for (size_t j = 0; j < t->ng; j++)
+            for (size_t j = 0; u->dg && j < t->ng; j++)
                 t->g[j] += a * u->dg[j];
             for (size_t j = 0; j < t->nd; j++)
                 t->d[j] += a * u->dd[j];
@@ -590,5 +597,5 @@ uint64_t mtg_fed_updates_rejected(const struct mtg_fed *fed) { return fed->rejec
 
 size_t mtg_fed_bytes(const struct mtg_fed *fed)
 {
-    return sizeof *fed + fed->resident_bytes + fed->det_bytes;
+    return sizeof *fed + fed->resident_bytes + fed->det_bytes + fed->trainer_bytes;
 }

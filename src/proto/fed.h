@@ -64,6 +64,19 @@ struct mtg_fed_opts {
     int deterministic;
     int min_edges;
     uint64_t eval_every;
+    /*
+     * Protocol fedd (Ren, Liu, Yu & Guo 2021, arXiv 2107.08681): edges
+     * train only their local D_t^e, on their real data and fakes from the
+     * round's G_t, and send D deltas (dg NULL, ng 0), averaged into D_t+1.
+     * The server trains G with its own Adam state, from latents seeded by
+     * (seed, task, round): parallel schedule, during the round against D_t
+     * on a background thread; serial, at the close against D_t+1
+     * (fed_fedd.c). Memory: one extra G+D network per task (the trainer),
+     * counted in mtg_fed_bytes.
+     */
+    int fedd;
+    int fedd_parallel;
+    uint64_t seed;
 };
 
 /* Residency of the tasks' globals under the memory budget (mtg_fed_memory). */
@@ -91,7 +104,7 @@ struct mtg_fed_assignment {
     int64_t deadline_ms;  /* absolute, same clock as `now` */
 };
 
-/* One pushed update: deltas of G and D (flat, same layout as mtg_net_params). */
+/* One pushed update: deltas of G and D (flat, same layout as mtg_net_params); fedd: dg NULL, ng 0. */
 struct mtg_fed_update {
     const float *dg;
     size_t ng;

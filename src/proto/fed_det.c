@@ -54,7 +54,7 @@ int fed_det_open(struct mtg_fed *fed, struct fed_task *t, int task)
 
 static void fold(float *acc, float scale, const float *dg, size_t ng, const float *dd, size_t nd)
 {
-    for (size_t j = 0; j < ng; j++)
+    for (size_t j = 0; dg && j < ng; j++) /* fedd sends no G delta */
         acc[j] += scale * dg[j];
     for (size_t j = 0; j < nd; j++)
         acc[ng + j] += scale * dd[j];
@@ -93,7 +93,10 @@ void fed_det_submit(struct mtg_fed *fed, struct fed_task *t, int edge, float sca
     }
     sl->held = malloc(model_floats(t) * sizeof(float));
     if (sl->held) {
-        memcpy(sl->held, dg, t->ng * sizeof(float));
+        if (dg)
+            memcpy(sl->held, dg, t->ng * sizeof(float));
+        else
+            memset(sl->held, 0, t->ng * sizeof(float));
         memcpy(sl->held + t->ng, dd, t->nd * sizeof(float));
         fed->det_bytes += model_floats(t) * sizeof(float);
     }

@@ -6,6 +6,9 @@
 #ifndef MTG_PROTO_FED_INTERNAL_H
 #define MTG_PROTO_FED_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "proto/fed.h"
 #include "proto/registry.h"
 
@@ -25,6 +28,12 @@ struct fed_task {
     double gap;
     float loss_d;
     float loss_g;
+    /* fedd: the server's G trainer (G, D, G's Adam state) and its dL/dfake workspace; NULL until first used. */
+    struct mtg_gan *trainer;
+    float *trainer_dfake;
+    int fedd_k;             /* parallel schedule: G steps the background trainer takes this round */
+    int fedd_trained;       /* parallel schedule: the trainer holds this round's G */
+    float fedd_loss_g;
     /*
      * Sync aggregation folds each delta straight into g/d, scaled by its share
      * w_e / w_planned of the round: no second copy of the model exists, so the
@@ -87,6 +96,11 @@ struct mtg_fed {
     uint64_t spill_failures;
     int eval_pending;                   /* deterministic: a closed round waits for the quality check */
     size_t det_bytes;                   /* deterministic: accumulators and held deltas right now */
+    size_t trainer_bytes;               /* fedd: the server's G trainers */
+    pthread_t fedd_thread;              /* fedd parallel schedule: trains the round's Gs while edges train Ds */
+    int fedd_running;
+    int fedd_n;                         /* tasks the thread looks at (a task added meanwhile is not one) */
+    atomic_int fedd_done;
 };
 
 static inline size_t fed_task_bytes(const struct fed_task *t) { return (t->ng + t->ng_ema + t->nd) * sizeof(float); }
@@ -98,6 +112,19 @@ void fed_det_submit(struct mtg_fed *fed, struct fed_task *t, int edge, float sca
 /* Folds what is held in slot order and applies the sum to the globals; frees the round's buffers. */
 void fed_det_close(struct mtg_fed *fed, struct fed_task *t);
 void fed_det_free(struct mtg_fed *fed, struct fed_task *t);
+
+/*
+ * fed_fedd.c: protocol fedd's G training on the server (fed.h). open: at a
+ * round's opening, the parallel schedule copies each task's G_t and D_t into
+ * its trainer and starts training G on a background thread. ready: 0 while
+ * that thread runs (the round cannot close). close_task: serial schedule,
+ * k G steps now against the averaged D; parallel, installs the G trained
+ * during the round. free: joins the thread.
+ */
+void fedd_open(struct mtg_fed *fed);
+int fedd_ready(struct mtg_fed *fed);
+void fedd_close_task(struct mtg_fed *fed, struct fed_task *t, int k);
+void fedd_free(struct mtg_fed *fed);
 
 /* Spills least recently used tasks, never `keep` (-1 = none), until the budget holds (fed_memory.c). */
 void fed_enforce_budget(struct mtg_fed *fed, int keep);

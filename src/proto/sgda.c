@@ -10,15 +10,34 @@
 
 #define SGDA_ID_MAX 64
 
+/*
+ * One task's open step: G's output for every participant, kept with its
+ * activations until the feedback is in. Lock-step keeps at most one task's
+ * step open; pipelined keeps one per task.
+ */
+struct sgda_step {
+    int open;
+    uint64_t id;           /* what the edges echo back (lock-step: the global step; pipelined: the task's) */
+    int64_t deadline;
+    int n_part;
+    int *part;             /* participating edge indices [MTG_SCHED_MAX_EDGES], allocated on first use */
+    unsigned char *got;    /* feedback received per participant */
+    const float *fake;     /* G's output for all participants [n_part x batch, dim] */
+    float *dfake;          /* their feedback, same shape */
+    size_t dfake_cap;
+};
+
 struct sgda_task {
     char id[SGDA_ID_MAX];
     struct mtg_gan_cfg cfg;
     struct mtg_gan *gan; /* role G, g_max_batch = batch x participants */
     uint64_t steps;
+    uint64_t opened;     /* steps opened so far (pipelined step ids) */
     int active;
     double gap;
     float loss_d;
     float loss_g;
+    struct sgda_step st;
 };
 
 struct mtg_sgda {
@@ -27,21 +46,14 @@ struct mtg_sgda {
     int n_tasks;
     struct mtg_proto_edge *edges; /* [MTG_SCHED_MAX_EDGES], n_edges in use */
     int n_edges;
-    /* The one step in flight. */
-    int running;
-    int cur_task;
-    int cursor;            /* round-robin position */
-    uint64_t step;         /* global step counter (all tasks) */
-    int64_t deadline;
-    int n_part;
-    int *part;             /* participating edge indices [MTG_SCHED_MAX_EDGES] */
-    unsigned char *got;    /* feedback received per participant */
-    const float *fake;     /* G's output for all participants [n_part x batch, dim] */
-    float *dfake;          /* their feedback, same shape */
-    size_t dfake_cap;
+    int cursor;            /* lock-step: round-robin position */
+    uint64_t step;         /* steps opened, all tasks */
     uint64_t accepted;
     uint64_t rejected;
     int eval_pending;
+    /* Pipelined deterministic mode: tasks wait at barrier steps until all have arrived, then one quality check. */
+    uint64_t barrier;
+    int dirty;             /* a step finished since the last quality check */
 };
 
 struct mtg_sgda *mtg_sgda_new(const struct mtg_sgda_opts *opts, struct mtg_err *err)
@@ -54,11 +66,10 @@ struct mtg_sgda *mtg_sgda_new(const struct mtg_sgda_opts *opts, struct mtg_err *
     if (!s)
         goto oom;
     s->opts = *opts;
+    s->barrier = opts->eval_every;
     s->tasks = calloc(MTG_SCHED_MAX_TASKS, sizeof *s->tasks);
     s->edges = calloc(MTG_SCHED_MAX_EDGES, sizeof *s->edges);
-    s->part = calloc(MTG_SCHED_MAX_EDGES, sizeof *s->part);
-    s->got = calloc(MTG_SCHED_MAX_EDGES, 1);
-    if (!s->tasks || !s->edges || !s->part || !s->got)
+    if (!s->tasks || !s->edges)
         goto oom;
     return s;
 oom:
@@ -71,13 +82,14 @@ void mtg_sgda_free(struct mtg_sgda *s)
 {
     if (!s)
         return;
-    for (int i = 0; s->tasks && i < s->n_tasks; i++)
+    for (int i = 0; s->tasks && i < s->n_tasks; i++) {
         mtg_gan_free(s->tasks[i].gan);
+        free(s->tasks[i].st.part);
+        free(s->tasks[i].st.got);
+        free(s->tasks[i].st.dfake);
+    }
     free(s->tasks);
     free(s->edges);
-    free(s->part);
-    free(s->got);
-    free(s->dfake);
     free(s);
 }
 
@@ -195,125 +207,206 @@ static int ensure_capacity(struct sgda_task *t, int rows)
     return MTG_OK;
 }
 
-static void start_step(struct mtg_sgda *s, int64_t now_ms)
+/* Opens task t's next step over every alive edge holding its data; 0 if it cannot (no participant, no memory). */
+static int open_step(struct mtg_sgda *s, int t, int64_t now_ms)
+{
+    struct sgda_task *task = &s->tasks[t];
+    struct sgda_step *st = &task->st;
+    if (!st->part) {
+        st->part = calloc(MTG_SCHED_MAX_EDGES, sizeof *st->part);
+        st->got = calloc(MTG_SCHED_MAX_EDGES, 1);
+        if (!st->part || !st->got)
+            return 0;
+    }
+    int n = 0;
+    for (int e = 0; e < s->n_edges; e++) {
+        if (!s->edges[e].alive || mtg_proto_edge_samples(&s->edges[e], t) <= 0)
+            continue;
+        /* Participants in edge-id order: who gets which fake rows must not depend on registration order. */
+        int i = n++;
+        while (s->opts.deterministic && i > 0 && strcmp(s->edges[st->part[i - 1]].id, s->edges[e].id) > 0) {
+            st->part[i] = st->part[i - 1];
+            i--;
+        }
+        st->part[i] = e;
+    }
+    if (n == 0)
+        return 0;
+    const int b = task->cfg.batch, dim = mtg_gan_data_dim(task->gan);
+    size_t need = (size_t)n * b * dim;
+    if (ensure_capacity(task, n * b) != MTG_OK)
+        return 0;
+    if (need > st->dfake_cap) {
+        float *p = realloc(st->dfake, need * sizeof(float));
+        if (!p)
+            return 0;
+        st->dfake = p;
+        st->dfake_cap = need;
+    }
+    memset(st->dfake, 0, need * sizeof(float));
+    memset(st->got, 0, (size_t)n);
+    st->n_part = n;
+    st->fake = mtg_gan_g_forward(task->gan, n * b);
+    s->step++;
+    task->opened++;
+    st->id = s->opts.pipeline ? task->opened : s->step;
+    st->deadline = s->opts.deterministic ? INT64_MAX : now_ms + s->opts.step_deadline_ms;
+    st->open = 1;
+    return 1;
+}
+
+static int any_open(const struct mtg_sgda *s)
+{
+    for (int t = 0; t < s->n_tasks; t++)
+        if (s->tasks[t].st.open)
+            return 1;
+    return 0;
+}
+
+/* Lock-step: the next active task in round-robin order that has a participant. */
+static void start_lockstep(struct mtg_sgda *s, int64_t now_ms)
 {
     for (int k = 0; k < s->n_tasks; k++) {
         int t = (s->cursor + k) % s->n_tasks;
-        if (!s->tasks[t].active)
-            continue;
-        int n = 0;
-        for (int e = 0; e < s->n_edges; e++) {
-            if (!s->edges[e].alive || mtg_proto_edge_samples(&s->edges[e], t) <= 0)
-                continue;
-            /* Participants in edge-id order: who gets which fake rows must not depend on registration order. */
-            int i = n++;
-            while (s->opts.deterministic && i > 0 && strcmp(s->edges[s->part[i - 1]].id, s->edges[e].id) > 0) {
-                s->part[i] = s->part[i - 1];
-                i--;
-            }
-            s->part[i] = e;
+        if (s->tasks[t].active && open_step(s, t, now_ms)) {
+            s->cursor = (t + 1) % s->n_tasks;
+            return;
         }
-        if (n == 0)
-            continue;
-        struct sgda_task *task = &s->tasks[t];
-        const int b = task->cfg.batch, dim = mtg_gan_data_dim(task->gan);
-        size_t need = (size_t)n * b * dim;
-        if (ensure_capacity(task, n * b) != MTG_OK)
-            continue;
-        if (need > s->dfake_cap) {
-            float *p = realloc(s->dfake, need * sizeof(float));
-            if (!p)
-                continue;
-            s->dfake = p;
-            s->dfake_cap = need;
-        }
-        memset(s->dfake, 0, need * sizeof(float));
-        memset(s->got, 0, (size_t)n);
-        s->n_part = n;
-        s->cur_task = t;
-        s->fake = mtg_gan_g_forward(task->gan, n * b);
-        s->step++;
-        s->deadline = s->opts.deterministic ? INT64_MAX : now_ms + s->opts.step_deadline_ms;
-        s->running = 1;
-        s->cursor = (t + 1) % s->n_tasks;
-        return;
     }
 }
 
-static void finish_step(struct mtg_sgda *s)
+/*
+ * Pipelined: every active task without an open step opens one. In
+ * deterministic mode a task stops at the barrier (a multiple of
+ * eval_every) until every active task is there and the quality check ran,
+ * so the check sees each task at the same step whatever the arrival order.
+ */
+static void start_pipelined(struct mtg_sgda *s, int64_t now_ms)
 {
-    struct sgda_task *t = &s->tasks[s->cur_task];
+    const uint64_t every = s->opts.deterministic ? s->opts.eval_every : 0;
+    for (;;) {
+        for (int t = 0; t < s->n_tasks; t++) {
+            struct sgda_task *task = &s->tasks[t];
+            if (task->active && !task->st.open && (every == 0 || task->steps < s->barrier))
+                open_step(s, t, now_ms);
+        }
+        if (!s->opts.deterministic || any_open(s))
+            return;
+        if (s->dirty) {
+            s->dirty = 0;
+            s->eval_pending = 1;
+            return;
+        }
+        int below = 0, active = 0;
+        for (int t = 0; t < s->n_tasks; t++) {
+            active += s->tasks[t].active;
+            below += s->tasks[t].active && s->tasks[t].steps < s->barrier;
+        }
+        if (every == 0 || !active || below)
+            return; /* nothing to do, or a task below the barrier has no participant yet */
+        s->barrier += every;
+    }
+}
+
+static void start_steps(struct mtg_sgda *s, int64_t now_ms)
+{
+    if (s->eval_pending || (s->opts.deterministic && mtg_sgda_n_alive(s) < s->opts.min_edges))
+        return;
+    if (s->opts.pipeline)
+        start_pipelined(s, now_ms);
+    else if (!any_open(s))
+        start_lockstep(s, now_ms);
+}
+
+static void finish_step(struct mtg_sgda *s, struct sgda_task *t)
+{
+    struct sgda_step *st = &t->st;
     int got = 0;
-    for (int i = 0; i < s->n_part; i++)
-        got += s->got[i];
+    for (int i = 0; i < st->n_part; i++)
+        got += st->got[i];
     if (got > 0) {
         /* Missing edges' rows are zero; average over the edges that answered. */
-        mtg_gan_g_apply(t->gan, s->dfake, s->n_part * t->cfg.batch, 1.0f / (float)got);
+        mtg_gan_g_apply(t->gan, st->dfake, st->n_part * t->cfg.batch, 1.0f / (float)got);
         t->steps++;
         retire_if_spent(s, t);
+        s->dirty = 1;
         uint64_t every = s->opts.eval_every;
-        if (s->opts.deterministic && (!t->active || (every > 0 && t->steps % every == 0)))
+        if (s->opts.deterministic && !s->opts.pipeline && (!t->active || (every > 0 && t->steps % every == 0)))
             s->eval_pending = 1;
     }
-    s->running = 0;
-    s->fake = NULL;
+    st->open = 0;
+    st->fake = NULL;
 }
 
 int mtg_sgda_tick(struct mtg_sgda *s, int64_t now_ms)
 {
     mtg_proto_edges_expire(s->edges, s->n_edges, now_ms, s->opts.edge_expiry_ms);
     int closed = 0;
-    if (s->running && now_ms >= s->deadline) {
-        finish_step(s);
-        closed = 1;
+    for (int t = 0; t < s->n_tasks; t++) {
+        if (s->tasks[t].st.open && now_ms >= s->tasks[t].st.deadline) {
+            finish_step(s, &s->tasks[t]);
+            closed = 1;
+        }
     }
-    if (!s->running && !s->eval_pending &&
-        (!s->opts.deterministic || mtg_sgda_n_alive(s) >= s->opts.min_edges))
-        start_step(s, now_ms);
+    start_steps(s, now_ms);
     return closed;
 }
 
-static int slot_of(const struct mtg_sgda *s, int edge)
+static int slot_of(const struct sgda_step *st, int edge)
 {
-    for (int i = 0; i < s->n_part; i++)
-        if (s->part[i] == edge)
+    for (int i = 0; i < st->n_part; i++)
+        if (st->part[i] == edge)
             return i;
     return -1;
 }
 
-int mtg_sgda_take_fakes(struct mtg_sgda *s, int edge, int64_t now_ms, struct mtg_sgda_fakes *out)
+int mtg_sgda_take_task_fakes(struct mtg_sgda *s, int edge, int task, int64_t now_ms, struct mtg_sgda_fakes *out)
 {
     if (mtg_proto_edges_seen(s->edges, s->n_edges, edge, now_ms) != MTG_OK)
         return MTG_ENOTFOUND;
-    int slot = s->running ? slot_of(s, edge) : -1;
-    if (slot < 0 || s->got[slot])
-        return MTG_EUNAVAIL;
-    const struct sgda_task *t = &s->tasks[s->cur_task];
-    out->task = s->cur_task;
-    out->step = s->step;
-    out->rows = t->cfg.batch;
-    out->dim = mtg_gan_data_dim(t->gan);
-    out->fake = s->fake + (size_t)slot * out->rows * out->dim;
-    return MTG_OK;
+    for (int k = 0; k < s->n_tasks; k++) {
+        int i = task >= 0 ? task : k;
+        if (i >= s->n_tasks)
+            break;
+        const struct sgda_task *t = &s->tasks[i];
+        int slot = t->st.open ? slot_of(&t->st, edge) : -1;
+        if (slot >= 0 && !t->st.got[slot]) {
+            out->task = i;
+            out->step = t->st.id;
+            out->rows = t->cfg.batch;
+            out->dim = mtg_gan_data_dim(t->gan);
+            out->fake = t->st.fake + (size_t)slot * out->rows * out->dim;
+            return MTG_OK;
+        }
+        if (task >= 0)
+            break;
+    }
+    return MTG_EUNAVAIL;
+}
+
+int mtg_sgda_take_fakes(struct mtg_sgda *s, int edge, int64_t now_ms, struct mtg_sgda_fakes *out)
+{
+    return mtg_sgda_take_task_fakes(s, edge, -1, now_ms, out);
 }
 
 int mtg_sgda_feedback(struct mtg_sgda *s, int edge, int task, uint64_t step, const float *dfake, size_t n,
                       const struct mtg_sgda_feedback_stats *st, int64_t now_ms, struct mtg_err *err)
 {
-    if (edge < 0 || edge >= s->n_edges) {
+    if (edge < 0 || edge >= s->n_edges || task < 0 || task >= s->n_tasks) {
         s->rejected++;
-        return mtg_err_set(err, MTG_ENOTFOUND, "unknown edge");
+        return mtg_err_set(err, MTG_ENOTFOUND, "unknown edge or task");
     }
     s->edges[edge].last_seen = now_ms;
-    int slot = s->running ? slot_of(s, edge) : -1;
-    if (!s->running || step != s->step || task != s->cur_task || slot < 0) {
-        s->rejected++;
-        return mtg_err_set(err, MTG_ECONFLICT, "feedback for step %llu is not for the current step %llu",
-                           (unsigned long long)step, (unsigned long long)s->step);
-    }
-    if (s->got[slot])
-        return 1;
     struct sgda_task *t = &s->tasks[task];
+    struct sgda_step *sp = &t->st;
+    int slot = sp->open ? slot_of(sp, edge) : -1;
+    if (!sp->open || step != sp->id || slot < 0) {
+        s->rejected++;
+        return mtg_err_set(err, MTG_ECONFLICT, "feedback for step %llu of task \"%s\" is not its open step",
+                           (unsigned long long)step, t->id);
+    }
+    if (sp->got[slot])
+        return 1;
     const size_t rows = (size_t)t->cfg.batch * (size_t)mtg_gan_data_dim(t->gan);
     if (n != rows) {
         s->rejected++;
@@ -325,20 +418,19 @@ int mtg_sgda_feedback(struct mtg_sgda *s, int edge, int task, uint64_t step, con
             return mtg_err_set(err, MTG_ENOTFINITE, "feedback value %zu is not finite", i);
         }
     }
-    memcpy(s->dfake + (size_t)slot * rows, dfake, rows * sizeof(float));
-    s->got[slot] = 1;
+    memcpy(sp->dfake + (size_t)slot * rows, dfake, rows * sizeof(float));
+    sp->got[slot] = 1;
     s->accepted++;
     if (st) {
         t->loss_d = t->loss_d == 0 ? st->loss_d : 0.9f * t->loss_d + 0.1f * st->loss_d;
         t->loss_g = t->loss_g == 0 ? st->loss_g : 0.9f * t->loss_g + 0.1f * st->loss_g;
     }
     int all = 1;
-    for (int i = 0; i < s->n_part; i++)
-        all &= s->got[i];
+    for (int i = 0; i < sp->n_part; i++)
+        all &= sp->got[i];
     if (all) {
-        finish_step(s);
-        if (!s->eval_pending)
-            start_step(s, now_ms);
+        finish_step(s, t);
+        start_steps(s, now_ms);
     }
     return 0;
 }
@@ -351,8 +443,8 @@ uint64_t mtg_sgda_feedback_rejected(const struct mtg_sgda *s) { return s->reject
 
 size_t mtg_sgda_bytes(const struct mtg_sgda *s)
 {
-    size_t n = sizeof *s + s->dfake_cap * sizeof(float);
+    size_t n = sizeof *s;
     for (int i = 0; i < s->n_tasks; i++)
-        n += mtg_gan_bytes(s->tasks[i].gan);
+        n += mtg_gan_bytes(s->tasks[i].gan) + s->tasks[i].st.dfake_cap * sizeof(float);
     return n;
 }

@@ -181,7 +181,7 @@ int srv_ckpt_save(struct mtg_srv *s, struct mtg_err *err)
                          "not written, the previous checkpoint stays",
                          blob_elems(b), mtg_blob_count(b), lim.max_elems, lim.max_tensors);
     cJSON_AddNumberToObject(state, "format", CKPT_FORMAT);
-    cJSON_AddStringToObject(state, "protocol", s->sgda ? "sgda" : "mtgan");
+    cJSON_AddStringToObject(state, "protocol", mtg_cfg_protocol_name(s->cfg->protocol));
     cJSON_AddStringToObject(state, "dataset", mtg_data_kind_info((int)s->cfg->data.dataset)->name);
     cJSON_AddNumberToObject(state, "gen", (double)gen);
     cJSON_AddNumberToObject(state, "round", (double)(s->sgda ? mtg_sgda_step(s->sgda_state) : mtg_fed_round(s->fed)));
@@ -284,9 +284,9 @@ static int load_state(struct mtg_srv *s, const char *state_path, struct mtg_err 
         rc = mtg_err_set(err, MTG_EVERSION, "%s: unsupported checkpoint format", state_path);
         goto out;
     }
-    if (!cJSON_IsString(proto) || strcmp(proto->valuestring, s->sgda ? "sgda" : "mtgan") != 0) {
+    if (!cJSON_IsString(proto) || strcmp(proto->valuestring, mtg_cfg_protocol_name(s->cfg->protocol)) != 0) {
         rc = mtg_err_set(err, MTG_ECONFLICT, "%s: checkpoint is for protocol %s, server runs %s", state_path,
-                         cJSON_IsString(proto) ? proto->valuestring : "?", s->sgda ? "sgda" : "mtgan");
+                         cJSON_IsString(proto) ? proto->valuestring : "?", mtg_cfg_protocol_name(s->cfg->protocol));
         goto out;
     }
     /* Models of another dataset have other shapes: refuse, as for another protocol (older

@@ -60,7 +60,7 @@ int srv_metrics_text(struct mtg_srv *s, char **out, size_t *len)
     n = st.n_tasks < SRV_MAX_TASKS ? st.n_tasks : SRV_MAX_TASKS;
     struct mtg_http_stats hs;
     mtg_http_server_stats(s->http, &hs);
-    const char *proto = s->sgda ? "sgda" : "mtgan";
+    const char *proto = mtg_cfg_protocol_name(s->cfg->protocol);
     emit(&b, "# HELP mtgan_rounds_total Rounds closed (mtgan) or generator steps started (sgda).\n"
              "# TYPE mtgan_rounds_total counter\nmtgan_rounds_total{protocol=\"%s\"} %llu\n",
          proto, (unsigned long long)st.round);

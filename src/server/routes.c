@@ -149,7 +149,7 @@ static int h_status(void *ctx, const struct mtg_http_req *req, struct mtg_http_r
     struct mtg_srv_status st;
     mtg_srv_status(s, &st, NULL, 0);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "protocol", s->sgda ? "sgda" : "mtgan");
+    cJSON_AddStringToObject(o, "protocol", mtg_cfg_protocol_name(s->cfg->protocol));
     cJSON_AddNumberToObject(o, "round", (double)st.round);
     cJSON_AddBoolToObject(o, "done", st.done);
     cJSON_AddNumberToObject(o, "elapsed_s", st.elapsed_s);

@@ -167,8 +167,10 @@ int srv_h_register(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
     if (e >= 0) {
         out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "edge", id->valuestring);
-        cJSON_AddStringToObject(out, "protocol", s->sgda ? "sgda" : "mtgan");
+        cJSON_AddStringToObject(out, "protocol", mtg_cfg_protocol_name(s->cfg->protocol));
         cJSON_AddBoolToObject(out, "deterministic", s->cfg->train.deterministic);
+        if (s->sgda)
+            cJSON_AddBoolToObject(out, "pipeline", s->cfg->scheduler.sgda.pipeline);
         cJSON_AddNumberToObject(out, "batch", s->cfg->model.batch);
         cJSON *kept = cJSON_AddArrayToObject(out, "tasks");
         for (int j = 0; j < n; j++) {
@@ -307,12 +309,15 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
     struct mtg_blob *b = NULL;
     if (srv_decode_body_for(s, req, ng + nd, 2, &b, resp) != MTG_OK)
         return MTG_EINVAL;
+    /* fedd's edges train D only: their updates carry no G delta. */
+    const int fedd = s->cfg->protocol == MTG_CFG_PROTO_FEDD;
     const struct mtg_blob_tensor *g = flat_tensor(b, "g"), *d = flat_tensor(b, "d");
-    if (!g || !d || mtg_blob_count(b) != 2) {
+    if (fedd ? (g || !d || mtg_blob_count(b) != 1) : (!g || !d || mtg_blob_count(b) != 2)) {
         mtg_blob_free(b);
-        return mtg_http_resp_error(resp, 422, "bad_blob", "an update blob holds exactly the rank-1 tensors \"g\" and \"d\"");
+        return mtg_http_resp_error(resp, 422, "bad_blob", fedd ? "a fedd update blob holds exactly the rank-1 tensor \"d\""
+                                   : "an update blob holds exactly the rank-1 tensors \"g\" and \"d\"");
     }
-    struct mtg_fed_update u = {.dg = g->data, .ng = g->n, .dd = d->data, .nd = d->n, .steps = (int)steps,
+    struct mtg_fed_update u = {.dg = g ? g->data : NULL, .ng = g ? g->n : 0, .dd = d->data, .nd = d->n, .steps = (int)steps,
                                .compute_s = cs, .transfer_s = ts, .loss_d = (float)ld, .loss_g = (float)lg};
     struct mtg_err err = {0};
     pthread_mutex_lock(&s->mu);
@@ -341,7 +346,53 @@ int srv_h_update(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp
                                                                       : "{\"status\":\"applied\"}");
 }
 
-/* GET /v1/edges/{edge}/fakes[/{task}]?wait_ms=: long-polls for this edge's fake rows of the current sgda step. */
+/* A fake batch handed to an edge: the blob and the headers that name its task and step. */
+struct fakes_reply {
+    struct mtg_blob *blob;
+    char task[64];
+    char step[32];
+};
+
+/*
+ * Long-polls, with mu held, for this edge's fake rows of an open step of
+ * `task` (-1: any task) until deadline. Returns 1 with *out filled, 0 on
+ * timeout, -1 when the job is done, MTG_ENOTFOUND for an unknown edge,
+ * MTG_ENOMEM.
+ */
+static int wait_fakes(struct mtg_srv *s, const char *edge_id, int task, int64_t deadline, struct fakes_reply *out)
+{
+    struct mtg_sgda_fakes f;
+    for (;;) {
+        int e = mtg_sgda_find_edge(s->sgda_state, edge_id);
+        if (e < 0)
+            return MTG_ENOTFOUND;
+        if (s->done || atomic_load(&s->stopping))
+            return -1;
+        if (mtg_sgda_take_task_fakes(s->sgda_state, e, task, mtg_srv_now_ms(), &f) == MTG_OK)
+            break;
+        if (!wait_change(s, deadline))
+            return 0;
+    }
+    uint32_t dims[2] = {(uint32_t)f.rows, (uint32_t)f.dim};
+    out->blob = mtg_blob_new(NULL);
+    if (!out->blob || mtg_blob_add(out->blob, "fake", 2, dims, f.fake, srv_wire_dtype(s), NULL) != MTG_OK) {
+        mtg_blob_free(out->blob);
+        out->blob = NULL;
+        return MTG_ENOMEM;
+    }
+    snprintf(out->task, sizeof out->task, "%s", srv_task_id(s, f.task));
+    snprintf(out->step, sizeof out->step, "%llu", (unsigned long long)f.step);
+    return 1;
+}
+
+static int fakes_resp(struct mtg_srv *s, struct mtg_http_resp *resp, struct fakes_reply *f)
+{
+    mtg_http_resp_header(resp, "X-Mtgan-Task", f->task);
+    mtg_http_resp_header(resp, "X-Mtgan-Step", f->step);
+    return srv_blob_reply(resp, f->blob, srv_wire_flags(s), NULL);
+}
+
+/* GET /v1/edges/{edge}/fakes[/{task}]?wait_ms=: long-polls for this edge's fake rows of an open sgda step. */
 int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
 {
     struct mtg_srv *s = ctx;
@@ -351,60 +402,42 @@ int srv_h_fakes(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp 
     int64_t deadline;
     if (wait_budget(req, resp, &deadline) != MTG_OK)
         return MTG_EINVAL;
-    struct mtg_sgda_fakes f;
-    struct mtg_blob *b = NULL;
-    int e, done = 0, found = 0;
-    char task_id[64] = "", step[32] = "";
+    struct fakes_reply f = {0};
     pthread_mutex_lock(&s->mu);
-    for (;;) {
-        e = mtg_sgda_find_edge(s->sgda_state, id);
-        done = s->done || atomic_load(&s->stopping);
-        if (e < 0 || done)
-            break;
-        if (mtg_sgda_take_fakes(s->sgda_state, e, mtg_srv_now_ms(), &f) == MTG_OK &&
-            (!want || strcmp(want, srv_task_id(s, f.task)) == 0)) {
-            found = 1;
-            break;
-        }
-        if (!wait_change(s, deadline))
-            break;
-    }
-    if (found) {
-        uint32_t dims[2] = {(uint32_t)f.rows, (uint32_t)f.dim};
-        b = mtg_blob_new(NULL);
-        if (b && mtg_blob_add(b, "fake", 2, dims, f.fake, srv_wire_dtype(s), NULL) != MTG_OK) {
-            mtg_blob_free(b);
-            b = NULL;
-        }
-        snprintf(task_id, sizeof task_id, "%s", srv_task_id(s, f.task));
-        snprintf(step, sizeof step, "%llu", (unsigned long long)f.step);
-    }
+    int t = want ? srv_find_task(s, want) : -1;
+    int rc = want && t < 0 ? 0 : wait_fakes(s, id, t, deadline, &f);
     pthread_mutex_unlock(&s->mu);
-    if (e < 0)
+    if (want && t < 0)
+        return mtg_http_resp_error(resp, 404, "not_found", "unknown task \"%s\"", want);
+    if (rc == MTG_ENOTFOUND)
         return unknown_edge(resp, id);
-    if (done)
+    if (rc == -1)
         return mtg_http_resp_json_str(resp, 200, "{\"done\":true}");
-    if (!found)
+    if (rc == 0)
         return mtg_http_resp_bytes(resp, 204, MTG_HTTP_CT_JSON, NULL, 0, 0);
-    if (!b)
+    if (rc < 0)
         return MTG_ENOMEM;
-    mtg_http_resp_header(resp, "X-Mtgan-Task", task_id);
-    mtg_http_resp_header(resp, "X-Mtgan-Step", step);
-    return srv_blob_reply(resp, b, srv_wire_flags(s), NULL);
+    return fakes_resp(s, resp, &f);
 }
 
-/* POST /v1/edges/{edge}/feedback/{task}?step=&loss_d=&loss_g=&compute_s= ; blob {dfake [rows, dim]} */
+/*
+ * POST /v1/edges/{edge}/feedback/{task}?step=&loss_d=&loss_g=&compute_s=[&wait_ms=] ; blob {dfake [rows, dim]}
+ * With wait_ms, an applied feedback's reply long-polls for the edge's rows
+ * of the task's next step and carries them as GET .../fakes/{task} would:
+ * one round trip per step. Without (or on timeout) it is {"status": ...}.
+ */
 int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_resp *resp)
 {
     struct mtg_srv *s = ctx;
     const char *eid = mtg_http_param(req, "edge"), *tid = mtg_http_param(req, "task");
     if (!s->sgda)
         return mtg_http_resp_error(resp, 409, "conflict", "protocol mtgan takes model updates, not feedback");
-    double step, ld, lg, cs;
+    double step, ld, lg, cs, wait;
     if (srv_query_double(req, "step", 0, 1e15, -1, &step, resp) != MTG_OK ||
         srv_query_double(req, "loss_d", -1e9, 1e9, 0, &ld, resp) != MTG_OK ||
         srv_query_double(req, "loss_g", -1e9, 1e9, 0, &lg, resp) != MTG_OK ||
-        srv_query_double(req, "compute_s", 0, 1e9, 0, &cs, resp) != MTG_OK)
+        srv_query_double(req, "compute_s", 0, 1e9, 0, &cs, resp) != MTG_OK ||
+        srv_query_double(req, "wait_ms", 0, WAIT_MAX_MS, 0, &wait, resp) != MTG_OK)
         return MTG_EINVAL;
     if (step < 0)
         return mtg_http_resp_error(resp, 400, "invalid_argument", "query step= is required");
@@ -434,9 +467,13 @@ int srv_h_feedback(void *ctx, const struct mtg_http_req *req, struct mtg_http_re
         if (rc >= 0)
             pthread_cond_broadcast(&s->changed);
     }
-    pthread_mutex_unlock(&s->mu);
     mtg_blob_free(b);
+    struct fakes_reply f = {0};
+    int next = rc >= 0 && wait > 0 ? wait_fakes(s, eid, t, mtg_srv_now_ms() + (int64_t)wait, &f) : 0;
+    pthread_mutex_unlock(&s->mu);
     if (rc < 0)
         return mtg_http_resp_err(resp, &err);
+    if (next == 1)
+        return fakes_resp(s, resp, &f);
     return mtg_http_resp_json_str(resp, 200, rc == 1 ? "{\"status\":\"duplicate\"}" : "{\"status\":\"applied\"}");
 }

@@ -200,6 +200,7 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         struct mtg_sgda_opts o = {.step_deadline_ms = c->scheduler.server.round_deadline_ms,
                                   .edge_expiry_ms = c->limits.edge_expiry_ms,
                                   .max_steps = c->train.max_steps > 0 ? (uint64_t)c->train.max_steps : 0,
+                                  .pipeline = c->scheduler.sgda.pipeline,
                                   .deterministic = c->train.deterministic,
                                   .min_edges = c->n_edges,
                                   .eval_every = (uint64_t)c->train.eval_every};
@@ -223,6 +224,9 @@ int srv_protocol_new(struct mtg_srv *s, struct mtg_err *err)
         .deterministic = c->train.deterministic,
         .min_edges = c->n_edges,
         .eval_every = (uint64_t)c->train.eval_every,
+        .fedd = c->protocol == MTG_CFG_PROTO_FEDD,
+        .fedd_parallel = c->scheduler.fedd.schedule == MTG_CFG_FEDD_PARALLEL,
+        .seed = c->seed,
     };
     mtg_fed_free(s->fed);
     s->fed = mtg_fed_new(&o, s->sched, err);
@@ -296,7 +300,7 @@ int mtg_srv_new(const struct mtg_cfg *cfg, struct mtg_srv **out, struct mtg_err 
     if (rc != MTG_OK)
         goto fail;
     mtg_log(MTG_LOG_INFO, "server", "listening on %s:%u protocol=%s tasks=%d resumed=%d", hc.bind,
-            mtg_http_server_port(s->http), s->sgda ? "sgda" : "mtgan", srv_n_tasks(s), loaded);
+            mtg_http_server_port(s->http), mtg_cfg_protocol_name(s->cfg->protocol), srv_n_tasks(s), loaded);
     *out = s;
     return MTG_OK;
 fail:

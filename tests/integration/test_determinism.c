@@ -44,13 +44,18 @@ struct models {
     struct tp_resp kind[2][2]; /* [task][generator, discriminator] */
 };
 
-/* One training run to the step budget; fills m with each task's final global models (f32, no zlib). */
-static void run(const char *protocol, int seed, int shuffled, struct models *m)
+/*
+ * One training run to the step budget; fills m with each task's final global
+ * models (f32, no zlib). sched (may be NULL) holds more "scheduler" keys.
+ */
+static void run(const char *protocol, int seed, int shuffled, const char *sched, struct models *m)
 {
-    char dir[256], cfg[320];
+    char dir[256], cfg[320], extra[256];
     cr_assert_eq(tp_tmpdir(dir, sizeof dir), 0);
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-    write_config(cfg, dir, protocol, seed, shuffled ? "\"scheduler\": {\"edge\": {\"policy\": \"loss-weighted\"}}" : NULL);
+    snprintf(extra, sizeof extra, "\"scheduler\": {\"edge\": {\"policy\": \"%s\"}%s%s}",
+             shuffled ? "loss-weighted" : "round-robin", sched ? ", " : "", sched ? sched : "");
+    write_config(cfg, dir, protocol, seed, extra);
     struct tp_server s;
     cr_assert_eq(tp_server_start(&s, cfg, dir, NULL), 0, "%s: server did not start", protocol);
     pid_t edges[N_EDGES];
@@ -102,27 +107,36 @@ static int same(const struct tp_resp *a, const struct tp_resp *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->body, b->body, a->len) == 0);
 }
 
-static void check_protocol(const char *protocol)
+static void check_protocol(const char *protocol, const char *sched)
 {
     struct models a, b, c;
-    run(protocol, 11, 0, &a);
-    run(protocol, 11, 1, &b);
+    run(protocol, 11, 0, sched, &a);
+    run(protocol, 11, 1, sched, &b);
     for (int t = 0; t < 2; t++) {
         cr_expect(same(&a.kind[t][0], &b.kind[t][0]), "%s: %s generator differs between runs (%zu vs %zu bytes)",
                   protocol, tasks[t], a.kind[t][0].len, b.kind[t][0].len);
         cr_expect(same(&a.kind[t][1], &b.kind[t][1]), "%s: %s discriminator differs between runs", protocol, tasks[t]);
     }
     /* The comparison must be able to fail: another seed gives another model. */
-    run(protocol, 12, 0, &c);
+    run(protocol, 12, 0, sched, &c);
     cr_expect(!same(&a.kind[0][0], &c.kind[0][0]), "%s: seeds 11 and 12 gave the same generator", protocol);
     models_free(&a);
     models_free(&b);
     models_free(&c);
 }
 
-Test(determinism, mtgan_same_seed_same_models_whatever_the_arrival_order) { check_protocol("mtgan"); }
+Test(determinism, mtgan_same_seed_same_models_whatever_the_arrival_order) { check_protocol("mtgan", NULL); }
 
-Test(determinism, sgda_same_seed_same_generator_whatever_the_arrival_order) { check_protocol("sgda"); }
+/* Pipelined (the default): both tasks' steps are in flight at once, over one connection per task and edge. */
+Test(determinism, sgda_same_seed_same_generator_whatever_the_arrival_order) { check_protocol("sgda", NULL); }
+
+/* fedd's parallel schedule trains G on a server thread while edges train D: still bit-identical. */
+Test(determinism, fedd_same_seed_same_models_whatever_the_arrival_order) { check_protocol("fedd", NULL); }
+
+Test(determinism, sgda_lockstep_same_seed_same_generator_whatever_the_arrival_order)
+{
+    check_protocol("sgda", "\"sgda\": {\"pipeline\": false}");
+}
 
 Test(determinism, arrival_order_policies_are_refused)
 {

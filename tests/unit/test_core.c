@@ -195,6 +195,41 @@ Test(gan, split_roles_equal_full_step)
     mtg_gan_free(d);
 }
 
+/*
+ * fedd's halves: an edge's D-only step (no dfake) moves D exactly as the
+ * sgda edge's step does, and the server's g_step moves G as g_apply would
+ * with the same D's feedback, leaving D alone.
+ */
+Test(gan, fedd_halves_equal_the_split_roles)
+{
+    struct mtg_gan_cfg cfg;
+    mtg_gan_cfg_default(&cfg, 8);
+    cfg.batch = 8;
+    cfg.g_max_batch = 8;
+    struct mtg_gan *a = mtg_gan_new(&cfg, MTG_GAN_FULL, 4, NULL), *b = mtg_gan_new(&cfg, MTG_GAN_FULL, 4, NULL);
+    float real[64], dfake[64], fake[64];
+    for (int i = 0; i < 64; i++)
+        real[i] = 0.25f + 0.5f * (float)((i * 3) % 7) / 7.0f;
+    memcpy(fake, mtg_gan_g_forward(a, 8), sizeof fake);
+    mtg_gan_d_feedback(a, real, fake, NULL, NULL);
+    mtg_gan_d_feedback(b, real, fake, dfake, NULL);
+    struct mtg_net *da = mtg_gan_discriminator(a), *db = mtg_gan_discriminator(b);
+    size_t nd = mtg_net_param_count(da), ng = mtg_net_param_count(mtg_gan_generator(a));
+    cr_assert_eq(memcmp(mtg_net_params(da), mtg_net_params(db), nd * sizeof(float)), 0, "D-only step differs");
+    float *d_before = malloc(nd * sizeof(float)), *g_before = malloc(ng * sizeof(float));
+    memcpy(d_before, mtg_net_params(da), nd * sizeof(float));
+    memcpy(g_before, mtg_net_params(mtg_gan_generator(a)), ng * sizeof(float));
+    mtg_gan_reseed(a, 77);
+    float gl = mtg_gan_g_step(a, dfake);
+    cr_assert(gl > 0.0f, "G loss %f", (double)gl);
+    cr_assert_eq(memcmp(d_before, mtg_net_params(da), nd * sizeof(float)), 0, "g_step changed D");
+    cr_assert_neq(memcmp(g_before, mtg_net_params(mtg_gan_generator(a)), ng * sizeof(float)), 0, "g_step left G");
+    free(d_before);
+    free(g_before);
+    mtg_gan_free(a);
+    mtg_gan_free(b);
+}
+
 Test(gan, validate_rejects_mismatch)
 {
     struct mtg_gan_cfg cfg;

@@ -82,3 +82,72 @@ Test(sgda, silent_edge_cannot_block_past_deadline)
     cr_assert_eq(mtg_sgda_step(s), 2);
     mtg_sgda_free(s);
 }
+
+Test(sgda, pipelined_keeps_every_task_step_open)
+{
+    struct mtg_sgda_opts o = {.step_deadline_ms = 1000, .edge_expiry_ms = 5000, .pipeline = 1};
+    struct mtg_err err = {0};
+    struct mtg_sgda *s = mtg_sgda_new(&o, &err);
+    struct mtg_gan_cfg c = cfg4();
+    mtg_sgda_add_task(s, "a", &c, 1, &err);
+    mtg_sgda_add_task(s, "b", &c, 2, &err);
+    const char *both[] = {"a", "b"};
+    int n2[] = {5, 5};
+    int e0 = mtg_sgda_register_edge(s, "e0", 2, both, n2, 0, &err);
+    mtg_sgda_tick(s, 0);
+    struct mtg_sgda_fakes fa, fb;
+    cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 0, 0, &fa), MTG_OK, "task a open");
+    cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 1, 0, &fb), MTG_OK, "task b open at the same time");
+    cr_assert_eq(fa.step, 1, "pipelined step ids count per task");
+    cr_assert_eq(fb.step, 1);
+    float d[16] = {0.01f};
+    /* b finishes first: its next step opens while a's first is still out. */
+    cr_assert_eq(mtg_sgda_feedback(s, e0, 1, fb.step, d, 16, NULL, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 1, 1, &fb), MTG_OK);
+    cr_assert_eq(fb.step, 2);
+    cr_assert_eq(mtg_sgda_take_fakes(s, e0, 1, &fa), MTG_OK);
+    cr_assert_eq(fa.task, 0, "any-task take returns the first task waiting for this edge");
+    cr_assert_eq(mtg_sgda_feedback(s, e0, 0, 2, d, 16, NULL, 1, &err), MTG_ECONFLICT, "a is at step 1");
+    cr_assert_eq(mtg_sgda_feedback(s, e0, 0, 1, d, 16, NULL, 1, &err), 0);
+    struct mtg_sgda_task_info ti;
+    mtg_sgda_task_info(s, 0, &ti);
+    cr_assert_eq(ti.steps, 1);
+    mtg_sgda_task_info(s, 1, &ti);
+    cr_assert_eq(ti.steps, 1);
+    mtg_sgda_free(s);
+}
+
+/* Deterministic pipelining: a task that reaches the barrier waits there until the others do, then one check. */
+Test(sgda, pipelined_deterministic_waits_at_the_eval_barrier)
+{
+    struct mtg_sgda_opts o = {.step_deadline_ms = 1000, .edge_expiry_ms = 5000, .pipeline = 1,
+                              .deterministic = 1, .min_edges = 1, .eval_every = 2};
+    struct mtg_err err = {0};
+    struct mtg_sgda *s = mtg_sgda_new(&o, &err);
+    struct mtg_gan_cfg c = cfg4();
+    mtg_sgda_add_task(s, "a", &c, 1, &err);
+    mtg_sgda_add_task(s, "b", &c, 2, &err);
+    const char *both[] = {"a", "b"};
+    int n2[] = {5, 5};
+    int e0 = mtg_sgda_register_edge(s, "e0", 2, both, n2, 0, &err);
+    mtg_sgda_tick(s, 0);
+    float d[16] = {0.01f};
+    struct mtg_sgda_fakes f;
+    for (uint64_t k = 1; k <= 2; k++) {
+        cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 0, 0, &f), MTG_OK);
+        cr_assert_eq(mtg_sgda_feedback(s, e0, 0, k, d, 16, NULL, 0, &err), 0, "%s", err.msg);
+    }
+    cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 0, 0, &f), MTG_EUNAVAIL, "a waits at the barrier");
+    cr_assert_eq(mtg_sgda_eval_pending(s), 0, "b is still on its way");
+    cr_assert_eq(mtg_sgda_feedback(s, e0, 1, 1, d, 16, NULL, 0, &err), 0);
+    cr_assert_eq(mtg_sgda_eval_pending(s), 0);
+    cr_assert_eq(mtg_sgda_feedback(s, e0, 1, 2, d, 16, NULL, 0, &err), 0);
+    cr_assert_eq(mtg_sgda_eval_pending(s), 1, "both at step 2: one quality check");
+    mtg_sgda_tick(s, 0);
+    cr_assert_eq(mtg_sgda_take_fakes(s, e0, 0, &f), MTG_EUNAVAIL, "nothing opens during the check");
+    mtg_sgda_eval_done(s);
+    mtg_sgda_tick(s, 0);
+    cr_assert_eq(mtg_sgda_take_task_fakes(s, e0, 0, 0, &f), MTG_OK, "the next stretch opens");
+    cr_assert_eq(f.step, 3);
+    mtg_sgda_free(s);
+}
